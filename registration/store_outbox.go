@@ -1,0 +1,151 @@
+package registration
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+const messageColumns = `m.id, m.event_id, m.registration_id, m.kind, m.status, m.due_at, m.offset_seconds,
+	m.position, m.attempts, m.last_error, m.message_id, m.lease_owner, m.lease_until, m.created_at,
+	m.updated_at, m.sent_at, r.email AS recipient`
+
+const insertMessageSQL = `INSERT INTO messages (event_id, registration_id, kind, status, due_at, offset_seconds,
+	position, message_id, created_at, updated_at)
+	VALUES (:event_id, :registration_id, :kind, :status, :due_at, :offset_seconds, :position, :message_id,
+	:created_at, :updated_at)`
+
+func insertMessage(ctx context.Context, tx *sqlx.Tx, m *Message) error {
+	q, args, err := tx.BindNamed(insertMessageSQL, m)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, q, args...)
+	return mapErr(err)
+}
+
+// cancelPending drops the pending messages of the given kinds for one
+// registration (registrationID > 0) or a whole event.
+func cancelPending(ctx context.Context, tx *sqlx.Tx, eventID, registrationID int64, now time.Time, kinds ...string) error {
+	q := `UPDATE messages SET status = 'cancelled', updated_at = ? WHERE event_id = ? AND status = 'pending'`
+	args := []any{now, eventID}
+	if registrationID > 0 {
+		q += ` AND registration_id = ?`
+		args = append(args, registrationID)
+	}
+	if len(kinds) > 0 {
+		q += ` AND kind IN (?` + strings.Repeat(",?", len(kinds)-1) + `)`
+		for _, k := range kinds {
+			args = append(args, k)
+		}
+	}
+	_, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	return mapErr(err)
+}
+
+// claimSQLite leases due rows: pending ones whose time has come, and rows
+// whose lease ran out (their worker died). One writer makes this atomic.
+const claimSQLite = `UPDATE messages SET status = 'sending', lease_owner = ?, lease_until = ?, updated_at = ?
+	WHERE id IN (SELECT id FROM messages
+		WHERE (status = 'pending' AND due_at <= ?) OR (status = 'sending' AND lease_until < ?)
+		ORDER BY due_at, id LIMIT ?)`
+
+// claimPostgres is the same for several workers on one database: SKIP LOCKED
+// lets each take different rows without waiting on the others.
+const claimPostgres = `UPDATE messages SET status = 'sending', lease_owner = $1, lease_until = $2, updated_at = $3
+	WHERE id IN (SELECT id FROM messages
+		WHERE (status = 'pending' AND due_at <= $4) OR (status = 'sending' AND lease_until < $5)
+		ORDER BY due_at, id LIMIT $6 FOR UPDATE SKIP LOCKED)`
+
+// claim leases up to limit due messages to owner until leaseUntil and returns
+// them; owner is unique to the call, so the rows it returns are exactly these.
+func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*Message, error) {
+	q := claimSQLite
+	if s.engine == Postgres {
+		q = claimPostgres
+	}
+	if _, err := s.w.ExecContext(ctx, q, owner, leaseUntil, now, now, now, limit); err != nil {
+		return nil, mapErr(err)
+	}
+	var out []*Message
+	err := sqlx.SelectContext(ctx, s.w, &out, s.w.Rebind(`SELECT `+messageColumns+`
+		FROM messages m JOIN registrations r ON r.id = m.registration_id
+		WHERE m.status = 'sending' AND m.lease_owner = ? ORDER BY m.due_at, m.id`), owner)
+	return out, mapErr(err)
+}
+
+// finishMessage records the outcome of one attempt, if owner still holds the lease.
+func (s *Store) finishMessage(ctx context.Context, m *Message, owner string) error {
+	_, err := s.w.ExecContext(ctx, s.w.Rebind(`UPDATE messages SET status = ?, attempts = ?, last_error = ?,
+		due_at = ?, sent_at = ?, lease_owner = '', lease_until = NULL, updated_at = ?
+		WHERE id = ? AND lease_owner = ?`),
+		m.Status, m.Attempts, m.LastError, m.DueAt, m.SentAt, m.UpdatedAt, m.ID, owner)
+	return mapErr(err)
+}
+
+// releaseLeases hands back every row a worker still holds, for a clean
+// shutdown; worker is the prefix of its lease owners.
+func (s *Store) releaseLeases(ctx context.Context, worker string, now time.Time) error {
+	_, err := s.w.ExecContext(ctx, s.w.Rebind(`UPDATE messages SET status = 'pending', lease_owner = '',
+		lease_until = NULL, updated_at = ? WHERE status = 'sending' AND lease_owner LIKE ?`), now, worker+"/%")
+	return mapErr(err)
+}
+
+// MessageFilter selects outbox rows for organizers.
+type MessageFilter struct {
+	EventID        int64
+	RegistrationID int64
+	Status         string
+	Limit          int
+}
+
+// Messages lists outbox rows, newest first.
+func (s *Store) Messages(ctx context.Context, f MessageFilter) ([]*Message, error) {
+	q := `SELECT ` + messageColumns + ` FROM messages m JOIN registrations r ON r.id = m.registration_id WHERE m.event_id = ?`
+	args := []any{f.EventID}
+	if f.RegistrationID > 0 {
+		q += ` AND m.registration_id = ?`
+		args = append(args, f.RegistrationID)
+	}
+	if f.Status != "" {
+		q += ` AND m.status = ?`
+		args = append(args, f.Status)
+	}
+	q += ` ORDER BY m.due_at DESC, m.id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	var out []*Message
+	err := sqlx.SelectContext(ctx, s.r, &out, s.r.Rebind(q), args...)
+	return out, mapErr(err)
+}
+
+// PendingCount counts messages not yet sent (pending or being sent).
+func (s *Store) PendingCount(ctx context.Context) (int, error) {
+	var n int
+	err := sqlx.GetContext(ctx, s.r, &n, `SELECT COUNT(*) FROM messages WHERE status IN ('pending', 'sending')`)
+	return n, mapErr(err)
+}
+
+func retryFailed(ctx context.Context, tx *sqlx.Tx, eventID, messageID int64, now time.Time) (int64, error) {
+	q := `UPDATE messages SET status = 'pending', due_at = ?, attempts = 0, updated_at = ? WHERE event_id = ? AND status = 'failed'`
+	args := []any{now, now, eventID}
+	if messageID > 0 {
+		q += ` AND id = ?`
+		args = append(args, messageID)
+	}
+	res, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n, mapErr(err)
+}
+
+func pendingReminders(ctx context.Context, tx *sqlx.Tx, eventID int64) ([]*Message, error) {
+	var out []*Message
+	err := sqlx.SelectContext(ctx, tx, &out, tx.Rebind(`SELECT `+messageColumns+`
+		FROM messages m JOIN registrations r ON r.id = m.registration_id
+		WHERE m.event_id = ? AND m.kind = 'reminder' AND m.status = 'pending'`), eventID)
+	return out, mapErr(err)
+}
