@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"eventreg/mail"
 )
 
 const timeMinute = time.Minute
@@ -33,6 +35,9 @@ type Options struct {
 	DefaultLocale   string           // for registrants who state none
 	MailFrom        string
 	AdminToken      string
+	// Calendar renders an iCalendar file (mail.Calendar, wired by main; the
+	// domain hands it plain data and never renders anything itself).
+	Calendar func(mail.Message) ([]byte, error)
 }
 
 // Service holds the rules: it is what the HTTP layer and the worker call.
@@ -821,4 +826,26 @@ func (s *Service) RetryFailed(ctx context.Context, slug string, messageID int64)
 		return err
 	})
 	return n, err
+}
+
+// ErrNoCalendar is a calendar asked of an event with no start time.
+var ErrNoCalendar = errors.New("the event has no start time")
+
+// Calendar is the .ics of a registration: the event with the registration's
+// UID and the event's sequence, cancelled when either is.
+func (s *Service) Calendar(ctx context.Context, token string) ([]byte, *Event, error) {
+	r, e, err := s.RegistrationByToken(ctx, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e.StartsAt == nil || s.opts.Calendar == nil {
+		return nil, nil, ErrNoCalendar
+	}
+	kind := KindConfirmation
+	if e.State == StateCancelled || r.Status == RegCancelled {
+		kind = KindEventCancelled
+	}
+	m := s.MailMessage(e, r, &Message{Kind: kind, MessageID: s.CalendarUID(r), CreatedAt: e.UpdatedAt})
+	b, err := s.opts.Calendar(m)
+	return b, e, err
 }

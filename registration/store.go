@@ -228,3 +228,18 @@ func isCheck(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23514"
 }
+
+// Backup writes a consistent copy of the SQLite database to path while it
+// serves (VACUUM INTO reads one snapshot). PostgreSQL has pg_dump for that.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if s.engine == Postgres {
+		return errors.New("backup of PostgreSQL: use pg_dump (for example pg_dump -Fc \"$EVENTREG_DB\" > eventreg.dump)")
+	}
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("%s exists; choose a new file", path)
+	}
+	if _, err := s.w.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
