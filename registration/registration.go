@@ -6,6 +6,7 @@ package registration
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -80,12 +81,24 @@ type Event struct {
 	UpdatedAt            time.Time  `db:"updated_at"`
 }
 
-// Location returns the event's time zone, UTC when the stored name is unknown.
-func (e *Event) Loc() *time.Location {
-	if loc, err := time.LoadLocation(e.Timezone); err == nil {
-		return loc
+// Loc returns the event's time zone, UTC when the stored name is unknown.
+func (e *Event) Loc() *time.Location { return LoadLocation(e.Timezone) }
+
+// locations caches time zones: time.LoadLocation reads the zoneinfo file on
+// every call, and every status label needs one.
+var locations sync.Map
+
+// LoadLocation is time.LoadLocation, cached, with UTC for unknown names.
+func LoadLocation(name string) *time.Location {
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location)
 	}
-	return time.UTC
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return time.UTC
+	}
+	locations.Store(name, loc)
+	return loc
 }
 
 // Counts are an event's registrations by state, for organizer reads.
