@@ -49,49 +49,60 @@ func (s *Service) queue(ctx context.Context, tx *sqlx.Tx, e *Event, r *Registrat
 	})
 }
 
-// planConfirmed queues the confirmation (or promotion) and the reminders of a
-// registration that just got a seat.
+// planConfirmed queues the confirmation (or promotion) of a registration
+// that just got a seat. Its reminders are planned when they fall due (see
+// planDueReminders), for everyone confirmed by then.
 func (s *Service) planConfirmed(ctx context.Context, tx *sqlx.Tx, e *Event, r *Registration, kind string, now time.Time) error {
-	if err := s.queue(ctx, tx, e, r, kind, now, 0); err != nil {
-		return err
-	}
-	return s.planReminders(ctx, tx, e, r, now)
+	return s.queue(ctx, tx, e, r, kind, now, 0)
 }
 
-// ReminderTimes are the due times of an event's reminders that are still
-// ahead at now, with their offsets: an offset already past is not planned.
-func ReminderTimes(e *Event, now time.Time) []PlannedReminder {
-	if e.StartsAt == nil {
-		return nil
-	}
-	var out []PlannedReminder
-	for _, off := range e.Reminders {
-		due := e.StartsAt.Add(-off)
-		if due.After(now) {
-			out = append(out, PlannedReminder{Offset: off, DueAt: due})
-		}
-	}
-	return out
-}
-
-// PlannedReminder is one reminder of the schedule.
+// PlannedReminder is one reminder of an event's schedule.
 type PlannedReminder struct {
 	Offset time.Duration
 	DueAt  time.Time
 }
 
-func (s *Service) planReminders(ctx context.Context, tx *sqlx.Tx, e *Event, r *Registration, now time.Time) error {
-	if r.RemindersOff {
+// ReminderTimes is the reminder schedule of an event: one per offset, due at
+// starts_at − offset. A registrant gets a reminder when confirmed before it
+// falls due and still confirmed when it is sent, before the start.
+func ReminderTimes(e *Event) []PlannedReminder {
+	if e.StartsAt == nil {
 		return nil
 	}
-	for _, p := range ReminderTimes(e, now) {
-		err := insertMessage(ctx, tx, &Message{
-			EventID: e.ID, RegistrationID: r.ID, Kind: KindReminder, Status: MsgPending, DueAt: p.DueAt,
-			OffsetSeconds: int64(p.Offset / time.Second), MessageID: s.newMessageID(KindReminder),
-			CreatedAt: now, UpdatedAt: now,
-		})
-		if err != nil {
-			return err
+	out := make([]PlannedReminder, 0, len(e.Reminders))
+	for _, off := range e.Reminders {
+		out = append(out, PlannedReminder{Offset: off, DueAt: e.StartsAt.Add(-off)})
+	}
+	return out
+}
+
+// planDueReminders writes the outbox rows of every reminder that has fallen
+// due for an event not yet started: one row per registrant confirmed before
+// the due time who has not opted out. Each (event, offset, start) is planned
+// once, so neither a restart, a second worker nor a clock jumping back plans
+// it twice; a new start time is a new plan. A reminder whose event has
+// started is never planned: it would be late.
+func (s *Service) planDueReminders(ctx context.Context, now time.Time) error {
+	events, err := s.store.eventsStartingAfter(ctx, now, now.Add(maxReminder+time.Minute))
+	if err != nil {
+		return err
+	}
+	for _, e := range events {
+		for _, p := range ReminderTimes(e) {
+			if p.DueAt.After(now) {
+				continue
+			}
+			err := s.store.tx(ctx, func(tx *sqlx.Tx) error {
+				first, err := insertReminderPlan(ctx, tx, e.ID, p, now)
+				if err != nil || !first {
+					return err
+				}
+				prefix := fmt.Sprintf("reminder.%d.%d.%d.", e.ID, int64(p.Offset/time.Second), e.StartsAt.Unix())
+				return insertReminderMessages(ctx, tx, e.ID, p, prefix, "@"+s.host, now)
+			})
+			if err != nil {
+				return fmt.Errorf("plan reminder of event %d: %w", e.ID, err)
+			}
 		}
 	}
 	return nil
@@ -112,40 +123,16 @@ func (s *Service) eventChanged(ctx context.Context, tx *sqlx.Tx, e, old *Event, 
 			return err
 		}
 	}
-	if !timeEq(old.StartsAt, e.StartsAt) || !slicesEqual(old.Reminders, e.Reminders) {
+	if !timeEq(old.StartsAt, e.StartsAt) {
 		return s.replanReminders(ctx, tx, e, now)
 	}
 	return nil
 }
 
-func slicesEqual(a, b Durations) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// replanReminders drops every pending reminder of the event and plans the
-// reminders of the current schedule for each confirmed registrant.
+// replanReminders drops the pending reminders of the event: planned for the
+// old time, they are planned anew when the new times fall due.
 func (s *Service) replanReminders(ctx context.Context, tx *sqlx.Tx, e *Event, now time.Time) error {
-	if err := cancelPending(ctx, tx, e.ID, 0, now, KindReminder); err != nil {
-		return err
-	}
-	regs, err := registrationsByStatus(ctx, tx, e.ID, RegConfirmed)
-	if err != nil {
-		return err
-	}
-	for _, r := range regs {
-		if err := s.planReminders(ctx, tx, e, r, now); err != nil {
-			return err
-		}
-	}
-	return nil
+	return cancelPending(ctx, tx, e.ID, 0, now, KindReminder)
 }
 
 // planReplays queues the replay mail of every ended event with a replay, once.
@@ -251,6 +238,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	s := w.svc
 	now := s.clock()
 	if err := s.planReplays(ctx, now); err != nil {
+		return 0, err
+	}
+	if err := s.planDueReminders(ctx, now); err != nil {
 		return 0, err
 	}
 	owner := w.id + "/" + strconv.FormatInt(w.seq.Add(1), 10)

@@ -140,7 +140,8 @@ func TestReminderRules(t *testing.T) {
 		if got := m.kinds(""); !equal(got, []string{"reminder-24h", "reminder-1h"}) {
 			t.Fatalf("catch-up: %v", got)
 		}
-		// Another registrant whose reminders were due while down past the start.
+		// Another registrant whose reminders were due while down past the start:
+		// never planned, never sent.
 		svc2, clock2, m2, w2 := newWorld(t)
 		signup(svc2, "rem", "b@example.com")
 		drain(t, w2)
@@ -150,10 +151,47 @@ func TestReminderRules(t *testing.T) {
 		if got := m2.kinds(""); len(got) != 0 {
 			t.Fatalf("sent late: %v", got)
 		}
-		ev, _ := svc2.Event(ctx, "rem")
-		msgs, _ := svc2.Store().Messages(ctx, MessageFilter{EventID: ev.ID, Status: MsgSkipped, Limit: 10})
-		if len(msgs) != 2 {
-			t.Errorf("skipped rows: %d", len(msgs))
+		// Planned in time but still queued when the event starts: skipped.
+		svc3, clock3, m3, w3 := newWorld(t)
+		signup(svc3, "rem", "c@example.com")
+		drain(t, w3)
+		m3.reset()
+		clock3.Set(start.Add(-time.Hour))
+		if err := svc3.planDueReminders(ctx, svc3.clock()); err != nil {
+			t.Fatal(err)
+		}
+		clock3.Set(start)
+		drain(t, w3)
+		if got := m3.kinds(""); len(got) != 0 {
+			t.Fatalf("sent after the start: %v", got)
+		}
+		ev, _ := svc3.Event(ctx, "rem")
+		msgs, _ := svc3.Store().Messages(ctx, MessageFilter{EventID: ev.ID, Status: MsgSkipped, Limit: 10})
+		if len(msgs) != 2 || msgs[0].LastError != "event already started" {
+			t.Errorf("skipped rows: %+v", msgs)
+		}
+	})
+
+	t.Run("a clock jumping back plans nothing twice", func(t *testing.T) {
+		svc, clock, m, w := newWorld(t)
+		signup(svc, "rem", "a@example.com")
+		drain(t, w)
+		m.reset()
+		clock.Set(start.Add(-24 * time.Hour))
+		drain(t, w)
+		clock.Set(start.Add(-25 * time.Hour)) // back an hour
+		drain(t, w)
+		clock.Set(start.Add(-23 * time.Hour))
+		drain(t, w)
+		if got := m.kinds(""); !equal(got, []string{"reminder-24h"}) {
+			t.Fatalf("got %v", got)
+		}
+		// A jump forward past both due times sends each once, before the start.
+		clock.Set(start.Add(-time.Minute))
+		drain(t, w)
+		drain(t, w)
+		if got := m.kinds(""); !equal(got, []string{"reminder-24h", "reminder-1h"}) {
+			t.Fatalf("after the jump: %v", got)
 		}
 	})
 

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -201,11 +200,6 @@ func (s *Service) UpdateEvent(ctx context.Context, slug string, raw map[string]j
 		}
 		if changed {
 			if err := s.eventChanged(ctx, tx, e, &old, now); err != nil {
-				return err
-			}
-		}
-		if !slices.Equal(old.Reminders, e.Reminders) && timeEq(old.StartsAt, e.StartsAt) {
-			if err := s.replanReminders(ctx, tx, e, now); err != nil {
 				return err
 			}
 		}

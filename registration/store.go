@@ -73,7 +73,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	// FULL: a sign-up acknowledged is a sign-up kept, even on power loss; the
 	// group commit of sign-ups makes that cheap.
-	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL"
+	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_stmt_cache_size=64"
 	w, err := sqlx.Open("sqlite3", "file:"+escapePath(path)+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)

@@ -149,3 +149,36 @@ func pendingReminders(ctx context.Context, tx *sqlx.Tx, eventID int64) ([]*Messa
 		WHERE m.event_id = ? AND m.kind = 'reminder' AND m.status = 'pending'`), eventID)
 	return out, mapErr(err)
 }
+
+// eventsStartingAfter lists published events starting in (from, to].
+func (s *Store) eventsStartingAfter(ctx context.Context, from, to time.Time) ([]*Event, error) {
+	var out []*Event
+	err := sqlx.SelectContext(ctx, s.r, &out, s.r.Rebind(`SELECT `+eventColumns+` FROM events
+		WHERE state = 'published' AND starts_at > ? AND starts_at <= ?`), from, to)
+	return out, mapErr(err)
+}
+
+// insertReminderPlan records that a reminder is planned; false when it was already.
+func insertReminderPlan(ctx context.Context, tx *sqlx.Tx, eventID int64, p PlannedReminder, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO reminder_plans (event_id, offset_seconds, starts_at, planned_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`), eventID, int64(p.Offset/time.Second), p.DueAt.Add(p.Offset), now)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, mapErr(err)
+}
+
+// insertReminderMessages queues one reminder per registrant confirmed before
+// it fell due, in one statement. Message-IDs are derived from the plan and the
+// registration, so they are stable.
+func insertReminderMessages(ctx context.Context, tx *sqlx.Tx, eventID int64, p PlannedReminder, idPrefix, idSuffix string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO messages (event_id, registration_id, kind, status, due_at,
+		offset_seconds, position, message_id, created_at, updated_at)
+		SELECT event_id, id, 'reminder', 'pending', ?, ?, 0, CAST(? AS TEXT) || CAST(id AS TEXT) || CAST(? AS TEXT), ?, ?
+		FROM registrations
+		WHERE event_id = ? AND status = 'confirmed' AND reminders_off = ? AND confirmed_at < ?
+		ORDER BY id`),
+		p.DueAt, int64(p.Offset/time.Second), idPrefix, idSuffix, now, now, eventID, false, p.DueAt)
+	return mapErr(err)
+}

@@ -33,6 +33,7 @@ commands:
   token list             list organizer tokens
   token revoke NAME      delete an organizer token
   backup FILE            consistent online copy of the SQLite database
+  bench [flags]          load test against 127.0.0.1 (eventreg bench -h)
 
 Every flag has an environment variable; run "eventreg serve -h" to list them.
 `
@@ -64,6 +65,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return token(ctx, rest, getenv, stdout, stderr)
 	case "backup":
 		return backup(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		return bench(ctx, rest, getenv, stdout, stderr)
+	case "bench-baseline":
+		return benchBaseline(ctx, rest, getenv, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
