@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -12,9 +13,11 @@ import (
 const maxBatch = 64
 
 // batcher is group commit: writers hand their work to one goroutine that runs
-// everything waiting inside one transaction, each piece under its own
-// savepoint, and answers each after the single (durable) commit. A piece that
-// fails is rolled back to its savepoint without touching the others.
+// everything waiting inside one transaction and answers each after the single
+// (durable) commit. A piece refused before writing anything leaves the others
+// alone; any other failure sends every piece of the batch through its own
+// transaction, so it fails alone. (Savepoints would do the same at a cost paid
+// by every sign-up; refusals are the only failures a sign-up expects.)
 type batcher struct {
 	db      *sqlx.DB
 	queue   chan *batchItem
@@ -96,9 +99,7 @@ func (b *batcher) drain() {
 
 func (b *batcher) run(items []*batchItem) {
 	if len(items) == 1 {
-		// Nothing to share: a plain transaction avoids the savepoint.
-		it := items[0]
-		it.err <- b.single(it)
+		items[0].err <- b.single(items[0])
 		return
 	}
 	errs := make([]error, len(items))
@@ -114,29 +115,18 @@ func (b *batcher) run(items []*batchItem) {
 			errs[i] = err
 			continue
 		}
-		if _, err := tx.Exec("SAVEPOINT signup"); err != nil {
-			errs[i] = mapErr(err)
-			continue
-		}
-		if err := it.fn(context.WithoutCancel(it.ctx), tx); err != nil {
-			errs[i] = err
-			if _, rerr := tx.Exec("ROLLBACK TO signup"); rerr != nil {
-				// The transaction is unusable: fail the rest alike.
-				_ = tx.Rollback()
-				for j := range items {
-					if j >= i || errs[j] == nil {
-						errs[j] = mapErr(rerr)
-					}
-				}
-				for j, it := range items {
-					it.err <- errs[j]
-				}
-				return
+		err := it.fn(context.WithoutCancel(it.ctx), tx)
+		if err != nil && !refusedCleanly(err) {
+			// The piece may have written half its work: give up the shared
+			// transaction and run each piece alone, so that one failure
+			// fails only its own request.
+			_ = tx.Rollback()
+			for _, it := range items {
+				it.err <- b.single(it)
 			}
+			return
 		}
-		if _, err := tx.Exec("RELEASE signup"); err != nil && errs[i] == nil {
-			errs[i] = mapErr(err)
-		}
+		errs[i] = err
 	}
 	if err := tx.Commit(); err != nil {
 		for i := range errs {
@@ -148,6 +138,15 @@ func (b *batcher) run(items []*batchItem) {
 	for i, it := range items {
 		it.err <- errs[i]
 	}
+}
+
+// refusedCleanly reports the errors a sign-up returns before it writes
+// anything, which leave a shared transaction as it was.
+func refusedCleanly(err error) bool {
+	var ve *ValidationError
+	return errors.As(err, &ve) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrEventFull) ||
+		errors.Is(err, ErrEventCancelled) || errors.Is(err, ErrEventEnded) || errors.Is(err, ErrRegistrationClosed) ||
+		errors.Is(err, ErrRegistrationNotOpen) || errors.Is(err, ErrIdempotencyMismatch)
 }
 
 func (b *batcher) single(it *batchItem) error {

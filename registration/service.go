@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -44,7 +45,8 @@ type Service struct {
 	store  *Store
 	opts   Options
 	secret []byte
-	host   string // for Message-IDs and calendar UIDs
+	host   string   // for Message-IDs and calendar UIDs
+	events sync.Map // slug → cachedEvent, for the sign-up path
 }
 
 // NewService reads (or creates) the server secret and returns a Service.
@@ -293,7 +295,7 @@ func (s *Service) Signup(ctx context.Context, slug string, in SignupInput, idemK
 		in.Locale = s.opts.DefaultLocale
 	}
 	now := s.clock()
-	e, err := s.PublicEvent(ctx, slug)
+	e, err := s.signupEvent(ctx, slug)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +308,7 @@ func (s *Service) Signup(ctx context.Context, slug string, in SignupInput, idemK
 	var res *SignupResult
 	work := func(ctx context.Context, tx *sqlx.Tx) error {
 		var err error
-		res, err = s.signupTx(ctx, tx, e.ID, in, idemKey, fp, now)
+		res, err = s.signupTx(ctx, tx, e, in, idemKey, fp, now)
 		return err
 	}
 	if s.store.batch != nil {
@@ -323,6 +325,33 @@ func (s *Service) Signup(ctx context.Context, slug string, in SignupInput, idemK
 		return nil, err
 	}
 	return res, nil
+}
+
+// eventCacheFor is how long the sign-up path trusts an event it read. The
+// read only routes the sign-up and refuses early; the guarded updates inside
+// the transaction decide, so a stale copy never lets a sign-up through.
+const eventCacheFor = time.Second
+
+type cachedEvent struct {
+	e  *Event
+	at time.Time
+}
+
+// signupEvent is PublicEvent through a short cache: in a rush every sign-up
+// asks for the same event.
+func (s *Service) signupEvent(ctx context.Context, slug string) (*Event, error) {
+	mono := time.Now()
+	if v, ok := s.events.Load(slug); ok {
+		if c := v.(cachedEvent); mono.Sub(c.at) < eventCacheFor {
+			return c.e, nil
+		}
+	}
+	e, err := s.PublicEvent(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	s.events.Store(slug, cachedEvent{e: e, at: mono})
+	return e, nil
 }
 
 func utfLen(s string) int { return len([]rune(s)) }
@@ -354,7 +383,8 @@ func refusal(e *Event, now time.Time) error {
 	return nil
 }
 
-func (s *Service) signupTx(ctx context.Context, tx *sqlx.Tx, eventID int64, in SignupInput, key, fp string, now time.Time) (*SignupResult, error) {
+func (s *Service) signupTx(ctx context.Context, tx *sqlx.Tx, e *Event, in SignupInput, key, fp string, now time.Time) (*SignupResult, error) {
+	eventID := e.ID
 	if key != "" {
 		rec, err := idempotencyByKey(ctx, tx, eventID, key)
 		switch {
@@ -370,13 +400,6 @@ func (s *Service) signupTx(ctx context.Context, tx *sqlx.Tx, eventID int64, in S
 		case !errors.Is(err, ErrNotFound):
 			return nil, err
 		}
-	}
-	e, err := eventByID(ctx, tx, eventID)
-	if err != nil {
-		return nil, err
-	}
-	if err := refusal(e, now); err != nil && !errors.Is(err, ErrEventFull) {
-		return nil, err
 	}
 	emailNorm := strings.ToLower(in.Email)
 	res, err := s.signupOrRepeat(ctx, tx, e, in, emailNorm, now)
@@ -408,7 +431,10 @@ func (s *Service) signupOrRepeat(ctx context.Context, tx *sqlx.Tx, e *Event, in 
 		JobTitle: in.JobTitle, Phone: in.Phone, Question: in.Question, Locale: in.Locale,
 		Consent: in.Consent, CreatedAt: now, UpdatedAt: now, NotifiedAt: &now,
 	}
-	seat, err := takeSeat(ctx, tx, e.ID)
+	// The event was read before the transaction; the guards of these
+	// updates re-check in the database what matters now (published, inside
+	// the window, a seat or the waitlist), and only a refusal reads it again.
+	seat, err := takeSeatIfOpen(ctx, tx, e.ID, now)
 	if err != nil {
 		return nil, err
 	}
@@ -416,13 +442,22 @@ func (s *Service) signupOrRepeat(ctx context.Context, tx *sqlx.Tx, e *Event, in 
 	case seat:
 		r.Status = RegConfirmed
 		r.ConfirmedAt = &now
-	case e.Waitlist:
-		r.Status = RegWaitlisted
-		if err := addCounters(ctx, tx, e.ID, 0, 1); err != nil {
+	default:
+		ok, err := joinWaitlistIfOpen(ctx, tx, e.ID, now)
+		if err != nil {
 			return nil, err
 		}
-	default:
-		return nil, ErrEventFull
+		if !ok {
+			fresh, err := eventByID(ctx, tx, e.ID)
+			if err != nil {
+				return nil, err
+			}
+			if err := refusal(fresh, now); err != nil {
+				return nil, err
+			}
+			return nil, ErrEventFull
+		}
+		r.Status = RegWaitlisted
 	}
 	if err := insertRegistration(ctx, tx, r); err != nil {
 		return nil, err

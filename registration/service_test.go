@@ -264,6 +264,11 @@ func TestSignupRefusals(t *testing.T) {
 		if _, err := signup(svc, slug, "x@example.com"); !errors.Is(err, want) {
 			t.Errorf("%s: %v, want %v", slug, err, want)
 		}
+		// With an Idempotency-Key the lock-free pre-check is skipped: the
+		// guards inside the transaction refuse alike.
+		if _, err := svc.Signup(ctx, slug, SignupInput{Name: "X", Email: "k@example.com"}, "key-"+slug); !errors.Is(err, want) {
+			t.Errorf("%s with key: %v, want %v", slug, err, want)
+		}
 	}
 	// A refusal through the write path too (an Idempotency-Key skips the
 	// lock-free pre-check).

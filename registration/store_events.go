@@ -173,6 +173,34 @@ func takeSeat(ctx context.Context, tx *sqlx.Tx, eventID int64) (bool, error) {
 	return n == 1, mapErr(err)
 }
 
+// openGuard is the part of the sign-up rule the database checks at the
+// moment of writing: the event is published and inside its window.
+const openGuard = `state = 'published' AND registration_opens_at <= ? AND
+	(registration_closes_at IS NULL OR registration_closes_at > ?) AND (ends_at IS NULL OR ends_at > ?)`
+
+// takeSeatIfOpen takes a seat of an open event with a seat left.
+func takeSeatIfOpen(ctx context.Context, tx *sqlx.Tx, eventID int64, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE events SET confirmed = confirmed + 1
+		WHERE id = ? AND (capacity IS NULL OR confirmed < capacity) AND `+openGuard), eventID, now, now, now)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, mapErr(err)
+}
+
+// joinWaitlistIfOpen counts one more waitlisted registration of an open
+// event with a waitlist.
+func joinWaitlistIfOpen(ctx context.Context, tx *sqlx.Tx, eventID int64, now time.Time) (bool, error) {
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE events SET waitlisted = waitlisted + 1
+		WHERE id = ? AND waitlist = ? AND `+openGuard), eventID, true, now, now, now)
+	if err != nil {
+		return false, mapErr(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, mapErr(err)
+}
+
 func addCounters(ctx context.Context, tx *sqlx.Tx, eventID int64, confirmed, waitlisted int) error {
 	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE events SET confirmed = confirmed + ?, waitlisted = waitlisted + ? WHERE id = ?`), confirmed, waitlisted, eventID)
 	return mapErr(err)

@@ -14,15 +14,11 @@ const messageColumns = `m.id, m.event_id, m.registration_id, m.kind, m.status, m
 
 const insertMessageSQL = `INSERT INTO messages (event_id, registration_id, kind, status, due_at, offset_seconds,
 	position, message_id, created_at, updated_at)
-	VALUES (:event_id, :registration_id, :kind, :status, :due_at, :offset_seconds, :position, :message_id,
-	:created_at, :updated_at)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func insertMessage(ctx context.Context, tx *sqlx.Tx, m *Message) error {
-	q, args, err := tx.BindNamed(insertMessageSQL, m)
-	if err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, q, args...)
+	_, err := tx.ExecContext(ctx, tx.Rebind(insertMessageSQL), m.EventID, m.RegistrationID, m.Kind, m.Status,
+		m.DueAt, m.OffsetSeconds, m.Position, m.MessageID, m.CreatedAt, m.UpdatedAt)
 	return mapErr(err)
 }
 

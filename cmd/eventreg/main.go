@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sync"
 	"syscall"
 	"time"
@@ -140,6 +141,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		return fmt.Errorf("templates: %w", err)
 	}
 	start := time.Now()
+	if path := getenv("EVENTREG_CPUPROFILE"); path != "" {
+		// For profiling under load (eventreg bench); not a setting for production.
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	store, svc, err := open(ctx, cfg, time.Now)
 	if err != nil {
 		return err
