@@ -522,3 +522,49 @@ func TestHealthAndHeaders(t *testing.T) {
 	wantProblem(t, env.do("GET", "/api/v1/nope", ""), 404, "not_found")
 	wantProblem(t, env.do("DELETE", "/api/v1/events", ""), 405, "method_not_allowed")
 }
+
+func BenchmarkCSVWriter(b *testing.B) {
+	now := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
+	r := &registration.Registration{ID: 12345, Status: "confirmed", Name: "王小明", Email: "ming@example.com",
+		Company: "=Example Ltd", JobTitle: "工程師", Phone: "+86 21 5555 0101", Question: "請問會有錄影嗎？",
+		Locale: "zh-Hant", CreatedAt: now, ConfirmedAt: &now}
+	loc, _ := time.LoadLocation("Asia/Shanghai")
+	cw, err := NewCSVWriter(io.Discard, loc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := cw.Write(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cw.Flush()
+}
+
+func TestMetrics(t *testing.T) {
+	env := newAPIEnv(t, Config{})
+	env.createEvent(`{"slug":"m","kind":"webinar","title":"M","capacity":1,"waitlist":false,"state":"published"}`)
+	env.do("POST", "/api/v1/events/m/registrations", `{"name":"A","email":"a@example.com"}`)
+	env.do("POST", "/api/v1/events/m/registrations", `{"name":"A","email":"a@example.com"}`)
+	env.do("POST", "/api/v1/events/m/registrations", `{"name":"B","email":"b@example.com"}`)
+	env.srv.metrics.ObserveDelivery(registration.KindReminder, registration.MsgSent, apiT0, apiT0.Add(2*time.Second))
+	r := env.do("GET", "/metrics", "")
+	body := string(r.body)
+	for _, want := range []string{
+		`eventreg_signups_total{result="confirmed"} 1`,
+		`eventreg_signups_total{result="duplicate"} 1`,
+		`eventreg_signups_total{result="event_full"} 1`,
+		`eventreg_http_requests_total{code="201",method="POST",route="/api/v1/events/:slug/registrations"} 1`,
+		`eventreg_outbox_messages{status="pending"} 1`,
+		`eventreg_reminder_lag_seconds_sum 2`,
+		`eventreg_http_request_duration_seconds_bucket`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(body, "/r/") || strings.Contains(body, "a@example.com") {
+		t.Errorf("metrics leak paths or data")
+	}
+}

@@ -37,9 +37,11 @@ func (s *Server) signup(c *gin.Context) {
 	}
 	res, err := s.svc.Signup(c.Request.Context(), c.Param("slug"), in, c.GetHeader("Idempotency-Key"))
 	if err != nil {
+		s.metrics.signup(problemFor(err).Code)
 		fail(c, err)
 		return
 	}
+	s.metrics.signup(signupResult(res))
 	if res.ManageURL != "" {
 		c.Header("Location", res.ManageURL)
 	}
@@ -106,4 +108,12 @@ func (s *Server) calendar(c *gin.Context) {
 	c.Header("Content-Disposition", `attachment; filename="`+e.Slug+`.ics"`)
 	c.Header("Cache-Control", "no-store")
 	c.Data(200, "text/calendar; charset=utf-8", b)
+}
+
+// signupResult names the outcome of a sign-up for metrics.
+func signupResult(res *registration.SignupResult) string {
+	if res.Duplicate {
+		return "duplicate"
+	}
+	return res.Status
 }

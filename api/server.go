@@ -19,16 +19,18 @@ type Config struct {
 	TrustedProxies []string // CIDRs whose X-Forwarded-For is believed
 	Logger         *slog.Logger
 	Now            func() time.Time // for the rate limiter; time.Now when nil
+	Metrics        *Metrics         // nil: a registry of its own
 }
 
 // Server is the HTTP handler of eventreg.
 type Server struct {
-	svc    *registration.Service
-	cfg    Config
-	log    *slog.Logger
-	limit  *limiter
-	engine *gin.Engine
-	pages  *pages
+	svc     *registration.Service
+	cfg     Config
+	log     *slog.Logger
+	limit   *limiter
+	engine  *gin.Engine
+	pages   *pages
+	metrics *Metrics
 }
 
 // New builds the router.
@@ -48,7 +50,10 @@ func New(svc *registration.Service, cfg Config) (*Server, error) {
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, err
 	}
-	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, limit: newLimiter(cfg.SignupRate, cfg.Now), engine: e}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(svc.Store())
+	}
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, limit: newLimiter(cfg.SignupRate, cfg.Now), engine: e, metrics: cfg.Metrics}
 	p, err := newPages(s)
 	if err != nil {
 		return nil, err
@@ -63,12 +68,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.Se
 
 func (s *Server) routes() {
 	r := s.engine
-	r.Use(recovery(), s.requestLog(), securityHeaders(), limitBody())
+	r.Use(recovery(), s.requestLog(), s.metrics.middleware(), securityHeaders(), limitBody())
 	r.NoRoute(s.notFound)
 	r.NoMethod(func(c *gin.Context) { problem(c, 405, "method_not_allowed", "This method is not allowed here.") })
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", s.metrics.handler())
 
 	api := r.Group("/api/v1", requireJSON())
 	api.GET("/events", s.listEvents)

@@ -188,6 +188,11 @@ type Worker struct {
 	id       string
 	seq      atomic.Int64
 	log      *slog.Logger
+
+	// Observe, when set, hears of every attempt: the message kind, the
+	// outcome (sent, pending for a retry, failed, skipped), when the row fell
+	// due and when it was settled. main hooks metrics here.
+	Observe func(kind, outcome string, dueAt, at time.Time)
 }
 
 // NewWorker returns a delivery loop that looks for due mail every interval.
@@ -261,7 +266,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 			w.finish(ctx, row, owner, err, now)
 		case skip != "":
 			row.Status, row.LastError, row.UpdatedAt = MsgSkipped, skip, now
-			w.record(ctx, row, owner)
+			w.record(ctx, row, owner, row.DueAt)
 		default:
 			msgs = append(msgs, msg)
 			sending = append(sending, row)
@@ -359,6 +364,7 @@ func MailEvent(e *Event) mail.Event {
 func (w *Worker) finish(ctx context.Context, row *Message, owner string, err error, now time.Time) {
 	row.UpdatedAt = now
 	row.Attempts++
+	due := row.DueAt
 	switch {
 	case err == nil:
 		row.Status, row.SentAt, row.LastError = MsgSent, &now, ""
@@ -372,10 +378,13 @@ func (w *Worker) finish(ctx context.Context, row *Message, owner string, err err
 		w.log.Warn("mail not sent", "message_id", row.MessageID, "kind", row.Kind, "attempts", row.Attempts,
 			"status", row.Status, "err", err)
 	}
-	w.record(ctx, row, owner)
+	w.record(ctx, row, owner, due)
 }
 
-func (w *Worker) record(ctx context.Context, row *Message, owner string) {
+func (w *Worker) record(ctx context.Context, row *Message, owner string, due time.Time) {
+	if w.Observe != nil {
+		w.Observe(row.Kind, row.Status, due, row.UpdatedAt)
+	}
 	if err := w.svc.store.finishMessage(ctx, row, owner); err != nil {
 		// The lease runs out and the row is tried again: a repeat at worst,
 		// with the same Message-ID.

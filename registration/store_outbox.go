@@ -178,3 +178,22 @@ func insertReminderMessages(ctx context.Context, tx *sqlx.Tx, eventID int64, p P
 		p.DueAt, int64(p.Offset/time.Second), idPrefix, idSuffix, now, now, eventID, false, p.DueAt)
 	return mapErr(err)
 }
+
+// OutboxCounts tallies every outbox row by status.
+func (s *Store) OutboxCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.r.QueryxContext(ctx, `SELECT status, COUNT(*) FROM messages GROUP BY status`)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, mapErr(err)
+		}
+		out[st] = n
+	}
+	return out, mapErr(rows.Err())
+}

@@ -167,9 +167,14 @@ func (s *Store) EachRegistration(ctx context.Context, f RegistrationFilter, fn f
 	}
 	defer rows.Close()
 	var r Registration
+	// Scanned by position into one reused value: no reflection per row, so
+	// an export of 100,000 rows streams fast in flat memory.
+	dest := []any{&r.ID, &r.EventID, &r.Status, &r.Name, &r.Email, &r.EmailNorm, &r.Company, &r.JobTitle,
+		&r.Phone, &r.Question, &r.Locale, &r.Consent, &r.RemindersOff, &r.CreatedAt, &r.UpdatedAt,
+		&r.ConfirmedAt, &r.CancelledAt, &r.CheckedInAt, &r.JoinedAt, &r.NotifiedAt}
 	for rows.Next() {
-		r = Registration{}
-		if err := rows.StructScan(&r); err != nil {
+		r.ConfirmedAt, r.CancelledAt, r.CheckedInAt, r.JoinedAt, r.NotifiedAt = nil, nil, nil, nil, nil
+		if err := rows.Scan(dest...); err != nil {
 			return mapErr(err)
 		}
 		if err := fn(&r); err != nil {

@@ -163,6 +163,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 	}
 
+	metrics := api.NewMetrics(store)
 	var wg sync.WaitGroup
 	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorker()
@@ -172,6 +173,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 			return err
 		}
 		w := svc.NewWorker(mailer, cfg.WorkerInterval, log.With("component", "worker"))
+		w.Observe = metrics.ObserveDelivery
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -186,11 +188,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		wg.Wait()
 		return nil
 	}
-	return serveHTTP(ctx, cfg, svc, log, start, func() { stopWorker(); wg.Wait() })
+	return serveHTTP(ctx, cfg, svc, metrics, log, start, func() { stopWorker(); wg.Wait() })
 }
 
-func serveHTTP(ctx context.Context, cfg *Config, svc *registration.Service, log *slog.Logger, start time.Time, stopWorker func()) error {
-	h, err := api.New(svc, api.Config{SignupRate: cfg.SignupRate, TrustedProxies: cfg.TrustedProxies, Logger: log})
+func serveHTTP(ctx context.Context, cfg *Config, svc *registration.Service, metrics *api.Metrics, log *slog.Logger, start time.Time, stopWorker func()) error {
+	h, err := api.New(svc, api.Config{SignupRate: cfg.SignupRate, TrustedProxies: cfg.TrustedProxies, Logger: log, Metrics: metrics})
 	if err != nil {
 		stopWorker()
 		return err
