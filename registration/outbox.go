@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -183,7 +184,8 @@ type Worker struct {
 	svc      *Service
 	mailer   Mailer
 	interval time.Duration
-	batch    int
+	batch    int // messages per connection
+	conns    int // connections side by side
 	lease    time.Duration
 	id       string
 	seq      atomic.Int64
@@ -205,7 +207,7 @@ func (s *Service) NewWorker(m Mailer, interval time.Duration, log *slog.Logger) 
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return &Worker{svc: s, mailer: m, interval: interval, batch: 100, lease: 2 * time.Minute,
+	return &Worker{svc: s, mailer: m, interval: interval, batch: 100, conns: 4, lease: 2 * time.Minute,
 		id: hex.EncodeToString(b), log: log}
 }
 
@@ -230,7 +232,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Error("deliver", "err", err)
 		}
 		wait := w.interval
-		if n == w.batch && err == nil {
+		if n == w.batch*w.conns && err == nil {
 			wait = 0 // more is waiting
 		}
 		timer.Reset(wait)
@@ -249,7 +251,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	owner := w.id + "/" + strconv.FormatInt(w.seq.Add(1), 10)
-	rows, err := s.store.claim(ctx, owner, now, now.Add(w.lease), w.batch)
+	rows, err := s.store.claim(ctx, owner, now, now.Add(w.lease), w.batch*w.conns)
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
@@ -257,30 +259,48 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	// the server must be recorded as sent.
 	ctx = context.WithoutCancel(ctx)
 	var msgs []mail.Message
-	var sending []*Message
+	var sending, settled []*Message
 	events := map[int64]*Event{}
 	for _, row := range rows {
 		msg, skip, err := w.build(ctx, row, events, now)
 		switch {
 		case err != nil:
-			w.finish(ctx, row, owner, err, now)
+			w.settle(row, err, now)
+			settled = append(settled, row)
 		case skip != "":
 			row.Status, row.LastError, row.UpdatedAt = MsgSkipped, skip, now
-			w.record(ctx, row, owner, row.DueAt)
+			settled = append(settled, row)
 		default:
 			msgs = append(msgs, msg)
 			sending = append(sending, row)
 		}
 	}
-	if len(msgs) > 0 {
-		errs := w.mailer.Send(ctx, msgs)
-		done := s.clock()
-		for i, row := range sending {
-			var err error
-			if i < len(errs) {
-				err = errs[i]
-			}
-			w.finish(ctx, row, owner, err, done)
+	// A few connections side by side, each carrying a batch: one SMTP
+	// connection is limited by round trips, not by the server.
+	errs := make([]error, len(msgs))
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(msgs); lo += w.batch {
+		hi := min(lo+w.batch, len(msgs))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			copy(errs[lo:hi], w.mailer.Send(ctx, msgs[lo:hi]))
+		}()
+	}
+	wg.Wait()
+	done := s.clock()
+	for i, row := range sending {
+		w.settle(row, errs[i], done)
+	}
+	settled = append(settled, sending...)
+	if err := s.store.finishMessages(ctx, settled, owner); err != nil {
+		// The leases run out and the rows are tried again: a repeat at
+		// worst, with the same Message-ID.
+		return len(rows), fmt.Errorf("record deliveries: %w", err)
+	}
+	if w.Observe != nil {
+		for _, row := range settled {
+			w.Observe(row.Kind, row.Status, row.dueBefore, row.UpdatedAt)
 		}
 	}
 	return len(rows), nil
@@ -360,11 +380,11 @@ func MailEvent(e *Event) mail.Event {
 	}
 }
 
-// finish records the outcome of sending row: sent, retried later, or failed.
-func (w *Worker) finish(ctx context.Context, row *Message, owner string, err error, now time.Time) {
+// settle decides the outcome of one attempt: sent, retried later, or failed.
+func (w *Worker) settle(row *Message, err error, now time.Time) {
+	row.dueBefore = row.DueAt
 	row.UpdatedAt = now
 	row.Attempts++
-	due := row.DueAt
 	switch {
 	case err == nil:
 		row.Status, row.SentAt, row.LastError = MsgSent, &now, ""
@@ -377,18 +397,6 @@ func (w *Worker) finish(ctx context.Context, row *Message, owner string, err err
 	if err != nil {
 		w.log.Warn("mail not sent", "message_id", row.MessageID, "kind", row.Kind, "attempts", row.Attempts,
 			"status", row.Status, "err", err)
-	}
-	w.record(ctx, row, owner, due)
-}
-
-func (w *Worker) record(ctx context.Context, row *Message, owner string, due time.Time) {
-	if w.Observe != nil {
-		w.Observe(row.Kind, row.Status, due, row.UpdatedAt)
-	}
-	if err := w.svc.store.finishMessage(ctx, row, owner); err != nil {
-		// The lease runs out and the row is tried again: a repeat at worst,
-		// with the same Message-ID.
-		w.log.Error("record delivery", "message_id", row.MessageID, "err", err)
 	}
 }
 

@@ -166,6 +166,8 @@ type Message struct {
 	UpdatedAt      time.Time  `db:"updated_at" json:"updated_at"`
 	SentAt         *time.Time `db:"sent_at" json:"sent_at"`
 	Recipient      string     `db:"recipient" json:"recipient"`
+
+	dueBefore time.Time // due time of the attempt being recorded, for metrics
 }
 
 // Sentinel errors; the API maps each to a status and code in one place.

@@ -72,13 +72,23 @@ func (s *Store) claim(ctx context.Context, owner string, now, leaseUntil time.Ti
 	return out, mapErr(err)
 }
 
-// finishMessage records the outcome of one attempt, if owner still holds the lease.
-func (s *Store) finishMessage(ctx context.Context, m *Message, owner string) error {
-	_, err := s.w.ExecContext(ctx, s.w.Rebind(`UPDATE messages SET status = ?, attempts = ?, last_error = ?,
+// finishMessages records the outcome of a batch of attempts in one
+// transaction (one sync for the batch), for the rows owner still holds.
+func (s *Store) finishMessages(ctx context.Context, ms []*Message, owner string) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		q := tx.Rebind(`UPDATE messages SET status = ?, attempts = ?, last_error = ?,
 		due_at = ?, sent_at = ?, lease_owner = '', lease_until = NULL, updated_at = ?
-		WHERE id = ? AND lease_owner = ?`),
-		m.Status, m.Attempts, m.LastError, m.DueAt, m.SentAt, m.UpdatedAt, m.ID, owner)
-	return mapErr(err)
+		WHERE id = ? AND lease_owner = ?`)
+		for _, m := range ms {
+			if _, err := tx.ExecContext(ctx, q, m.Status, m.Attempts, m.LastError, m.DueAt, m.SentAt, m.UpdatedAt, m.ID, owner); err != nil {
+				return mapErr(err)
+			}
+		}
+		return nil
+	})
 }
 
 // releaseLeases hands back every row a worker still holds, for a clean
