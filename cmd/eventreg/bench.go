@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,11 +259,11 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // request makes the i-th request of worker w.
 type request func(w, i int) (*http.Request, error)
 
-// drive runs conns keep-alive workers for d and measures every answer.
+// drive runs conns keep-alive connections for d and measures every answer.
+// Each connection speaks plain HTTP/1.1 over its own socket, writing the
+// request and reading the answer with no client library in between, so that
+// the load generator, which shares the machine with the server, costs little.
 func drive(ctx context.Context, name string, conns int, d time.Duration, next request) *result {
-	tr := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns, DisableCompression: true, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	var wg sync.WaitGroup
 	lats := make([][]time.Duration, conns)
 	codes := make([]map[int]int, conns)
@@ -273,22 +275,37 @@ func drive(ctx context.Context, name string, conns int, d time.Duration, next re
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var c *rawConn
+			defer func() { c.close() }()
+			var buf bytes.Buffer
 			for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
 				req, err := next(w, i)
 				if err != nil {
 					errs.Add(1)
 					return
 				}
+				buf.Reset()
+				if err := req.Write(&buf); err != nil {
+					errs.Add(1)
+					return
+				}
+				if c == nil {
+					if c, err = dialRaw(req.URL.Host); err != nil {
+						errs.Add(1)
+						time.Sleep(10 * time.Millisecond)
+						continue
+					}
+				}
 				t := time.Now()
-				res, err := client.Do(req)
+				code, err := c.roundTrip(buf.Bytes())
 				if err != nil {
 					errs.Add(1)
+					c.close()
+					c = nil
 					continue
 				}
-				_, _ = io.Copy(io.Discard, res.Body)
-				res.Body.Close()
 				lats[w] = append(lats[w], time.Since(t))
-				codes[w][res.StatusCode]++
+				codes[w][code]++
 			}
 		}()
 	}
@@ -303,6 +320,75 @@ func drive(ctx context.Context, name string, conns int, d time.Duration, next re
 	r.n = len(r.lat)
 	slices.Sort(r.lat)
 	return r
+}
+
+// rawConn is one keep-alive HTTP/1.1 connection of the load generator.
+type rawConn struct {
+	conn net.Conn
+	rd   *bufio.Reader
+}
+
+func dialRaw(host string) (*rawConn, error) {
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		return nil, err
+	}
+	return &rawConn{conn: conn, rd: bufio.NewReaderSize(conn, 32<<10)}, nil
+}
+
+func (c *rawConn) close() {
+	if c != nil {
+		c.conn.Close()
+	}
+}
+
+// roundTrip writes one request and reads its answer (Content-Length or
+// chunked), returning the status code.
+func (c *rawConn) roundTrip(req []byte) (int, error) {
+	_ = c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.conn.Write(req); err != nil {
+		return 0, err
+	}
+	line, err := c.rd.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		return 0, fmt.Errorf("bad status line %q", line)
+	}
+	code, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, err
+	}
+	length, chunked := -1, false
+	for {
+		h, err := c.rd.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		k, v, _ := bytes.Cut(bytes.TrimSpace(h), []byte(":"))
+		switch {
+		case bytes.EqualFold(k, []byte("Content-Length")):
+			length, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+		case bytes.EqualFold(k, []byte("Transfer-Encoding")) && bytes.Contains(bytes.ToLower(v), []byte("chunked")):
+			chunked = true
+		}
+	}
+	switch {
+	case chunked:
+		_, err = io.Copy(io.Discard, httputil.NewChunkedReader(c.rd))
+		if err == nil {
+			_, err = c.rd.Discard(2)
+		}
+	case length >= 0:
+		_, err = c.rd.Discard(length)
+	default:
+		return 0, errors.New("answer without length")
+	}
+	return code, err
 }
 
 func adminDo(base, token, method, path, body string) error {
