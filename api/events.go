@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,24 +149,29 @@ func (s *Server) listEvents(c *gin.Context) {
 		fail(c, v)
 		return
 	}
-	events, now, err := s.publicEvents(c, statuses, kinds)
+	locale := s.locale(c)
+	c.Header("Content-Language", locale)
+	c.Header("Vary", "Accept-Language, Cookie")
+	err = s.cache.serve(c, "events "+locale+" "+c.Request.URL.RawQuery, func() (int, string, []byte, error) {
+		events, now, err := s.publicEvents(c, statuses, kinds)
+		if err != nil {
+			return 0, "", nil, err
+		}
+		items := []*eventView{}
+		for i := offset; i < len(events) && len(items) < limit; i++ {
+			items = append(items, s.publicEventView(events[i], now, locale))
+		}
+		var next *string
+		if offset+limit < len(events) {
+			n := encodeOffset(offset + limit)
+			next = &n
+		}
+		b, err := json.Marshal(gin.H{"items": items, "next_cursor": next})
+		return 200, "application/json; charset=utf-8", b, err
+	})
 	if err != nil {
 		fail(c, err)
-		return
 	}
-	locale := s.locale(c)
-	items := []*eventView{}
-	for i := offset; i < len(events) && len(items) < limit; i++ {
-		items = append(items, s.publicEventView(events[i], now, locale))
-	}
-	var next *string
-	if offset+limit < len(events) {
-		n := encodeOffset(offset + limit)
-		next = &n
-	}
-	c.Header("Content-Language", locale)
-	c.Header("Vary", "Accept-Language")
-	c.JSON(200, gin.H{"items": items, "next_cursor": next})
 }
 
 func (s *Server) getEvent(c *gin.Context) {

@@ -31,6 +31,7 @@ type Server struct {
 	engine  *gin.Engine
 	pages   *pages
 	metrics *Metrics
+	cache   responseCache // public reads
 }
 
 // New builds the router.
