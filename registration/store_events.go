@@ -143,7 +143,7 @@ func (s *Store) SignupTimes(ctx context.Context, eventID int64) ([]time.Time, er
 
 // EmailCounts tallies an event's outbox rows by status.
 func (s *Store) EmailCounts(ctx context.Context, eventID int64) (map[string]int, error) {
-	rows, err := s.r.QueryxContext(ctx, s.r.Rebind(`SELECT status, COUNT(*) FROM messages WHERE event_id = ? GROUP BY status`), eventID)
+	rows, err := s.r.QueryxContext(ctx, s.r.Rebind(`SELECT status, COUNT(*) FROM messages WHERE `+ofEvent+` GROUP BY status`), eventID)
 	if err != nil {
 		return nil, mapErr(err)
 	}

@@ -25,11 +25,14 @@ func insertMessage(ctx context.Context, tx *sqlx.Tx, m *Message) error {
 // cancelPending drops the pending messages of the given kinds for one
 // registration (registrationID > 0) or a whole event.
 func cancelPending(ctx context.Context, tx *sqlx.Tx, eventID, registrationID int64, now time.Time, kinds ...string) error {
-	q := `UPDATE messages SET status = 'cancelled', updated_at = ? WHERE event_id = ? AND status = 'pending'`
-	args := []any{now, eventID}
+	q := `UPDATE messages SET status = 'cancelled', updated_at = ? WHERE status = 'pending'`
+	args := []any{now}
 	if registrationID > 0 {
-		q += ` AND registration_id = ?`
-		args = append(args, registrationID)
+		q += ` AND registration_id = ? AND event_id = ?`
+		args = append(args, registrationID, eventID)
+	} else {
+		q += ` AND ` + ofEvent
+		args = append(args, eventID)
 	}
 	if len(kinds) > 0 {
 		q += ` AND kind IN (?` + strings.Repeat(",?", len(kinds)-1) + `)`
@@ -109,7 +112,7 @@ type MessageFilter struct {
 
 // Messages lists outbox rows, newest first.
 func (s *Store) Messages(ctx context.Context, f MessageFilter) ([]*Message, error) {
-	q := `SELECT ` + messageColumns + ` FROM messages m JOIN registrations r ON r.id = m.registration_id WHERE m.event_id = ?`
+	q := `SELECT ` + messageColumns + ` FROM messages m JOIN registrations r ON r.id = m.registration_id WHERE r.event_id = ?`
 	args := []any{f.EventID}
 	if f.RegistrationID > 0 {
 		q += ` AND m.registration_id = ?`
@@ -148,13 +151,9 @@ func retryFailed(ctx context.Context, tx *sqlx.Tx, eventID, messageID int64, now
 	return n, mapErr(err)
 }
 
-func pendingReminders(ctx context.Context, tx *sqlx.Tx, eventID int64) ([]*Message, error) {
-	var out []*Message
-	err := sqlx.SelectContext(ctx, tx, &out, tx.Rebind(`SELECT `+messageColumns+`
-		FROM messages m JOIN registrations r ON r.id = m.registration_id
-		WHERE m.event_id = ? AND m.kind = 'reminder' AND m.status = 'pending'`), eventID)
-	return out, mapErr(err)
-}
+// ofEvent selects the messages of one event through its registrations
+// (messages have no index by event; see migration 0002).
+const ofEvent = `registration_id IN (SELECT id FROM registrations WHERE event_id = ?)`
 
 // eventsStartingAfter lists published events starting in (from, to].
 func (s *Store) eventsStartingAfter(ctx context.Context, from, to time.Time) ([]*Event, error) {
