@@ -186,10 +186,14 @@ type Worker struct {
 	interval time.Duration
 	batch    int // messages per connection
 	conns    int // connections side by side
-	lease    time.Duration
-	id       string
-	seq      atomic.Int64
-	log      *slog.Logger
+
+	// Lease is how long a claimed row stays with this worker; a worker that
+	// dies leaves its rows to others when it ends. It must outlast sending a
+	// batch (SMTP timeouts included).
+	Lease time.Duration
+	id    string
+	seq   atomic.Int64
+	log   *slog.Logger
 
 	// Observe, when set, hears of every attempt: the message kind, the
 	// outcome (sent, pending for a retry, failed, skipped), when the row fell
@@ -207,7 +211,7 @@ func (s *Service) NewWorker(m Mailer, interval time.Duration, log *slog.Logger) 
 	}
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return &Worker{svc: s, mailer: m, interval: interval, batch: 100, conns: 4, lease: 2 * time.Minute,
+	return &Worker{svc: s, mailer: m, interval: interval, batch: 100, conns: 4, Lease: 2 * time.Minute,
 		id: hex.EncodeToString(b), log: log}
 }
 
@@ -251,7 +255,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	owner := w.id + "/" + strconv.FormatInt(w.seq.Add(1), 10)
-	rows, err := s.store.claim(ctx, owner, now, now.Add(w.lease), w.batch*w.conns)
+	rows, err := s.store.claim(ctx, owner, now, now.Add(w.Lease), w.batch*w.conns)
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}

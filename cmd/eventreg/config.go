@@ -24,6 +24,7 @@ type Config struct {
 	Locale         string
 	Timezone       string
 	WorkerInterval time.Duration
+	MailLease      time.Duration
 	AdminToken     string
 	SignupRate     api.RateLimit
 	TrustedProxies []string
@@ -47,6 +48,7 @@ var settings = []setting{
 	{"locale", "EVENTREG_LOCALE", "en", "default locale: en, zh-Hans, zh-Hant"},
 	{"timezone", "EVENTREG_TIMEZONE", "UTC", "default timezone of new events"},
 	{"worker-interval", "EVENTREG_WORKER_INTERVAL", "5s", "how often due mail is looked for"},
+	{"mail-lease", "EVENTREG_MAIL_LEASE", "2m", "how long a worker holds the mail it is sending before another may take it"},
 	{"admin-token", "EVENTREG_ADMIN_TOKEN", "", "also accepted as an organizer token"},
 	{"signup-rate", "EVENTREG_SIGNUP_RATE", "20/m", "sign-ups per client IP (off disables)"},
 	{"trusted-proxies", "EVENTREG_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed"},
@@ -124,6 +126,11 @@ func buildConfig(fs *flag.FlagSet) (*Config, error) {
 		errs = append(errs, fmt.Errorf("worker-interval %q: want a duration of at least 100ms", get("worker-interval")))
 	}
 	c.WorkerInterval = d
+	lease, err := time.ParseDuration(get("mail-lease"))
+	if err != nil || lease < time.Second {
+		errs = append(errs, fmt.Errorf("mail-lease %q: want a duration of at least 1s", get("mail-lease")))
+	}
+	c.MailLease = lease
 	if c.SignupRate, err = api.ParseRate(get("signup-rate")); err != nil {
 		errs = append(errs, err)
 	}

@@ -174,6 +174,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 		}
 		w := svc.NewWorker(mailer, cfg.WorkerInterval, log.With("component", "worker"))
 		w.Observe = metrics.ObserveDelivery
+		w.Lease = cfg.MailLease
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
