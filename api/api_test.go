@@ -568,3 +568,22 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("metrics leak paths or data")
 	}
 }
+
+func TestProblemMapping(t *testing.T) {
+	for _, c := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{fmt.Errorf("insert: %w: disk full", registration.ErrUnavailable), 503, "unavailable"},
+		{registration.ErrNotFound, 404, "not_found"},
+		{registration.ErrEventFull, 409, "event_full"},
+		{&registration.ValidationError{Fields: []registration.FieldError{{Field: "name"}}}, 422, "validation_failed"},
+		{io.ErrUnexpectedEOF, 500, "internal"},
+	} {
+		p := problemFor(c.err)
+		if p.Status != c.status || p.Code != c.code {
+			t.Errorf("%v → %d %s, want %d %s", c.err, p.Status, p.Code, c.status, c.code)
+		}
+	}
+}
