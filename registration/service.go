@@ -304,7 +304,10 @@ func (s *Service) Signup(ctx context.Context, slug string, in SignupInput, idemK
 	if err := refusal(e, now); err != nil && idemKey == "" {
 		return nil, err
 	}
-	fp := fingerprint(in)
+	var fp string
+	if idemKey != "" {
+		fp = fingerprint(in)
+	}
 	var res *SignupResult
 	work := func(ctx context.Context, tx *sqlx.Tx) error {
 		var err error
