@@ -148,16 +148,26 @@ func decodeIDCursor(s string) (int64, bool) {
 	return id, err == nil && id >= 0
 }
 
-func (s *Server) listRegistrations(c *gin.Context) {
-	ctx := c.Request.Context()
-	e, err := s.svc.Event(ctx, c.Param("slug"))
+// eventAndFilter reads the event of the path and the registration filter of
+// the query, answering the problem itself when either is wrong.
+func (s *Server) eventAndFilter(c *gin.Context) (*registration.Event, registration.RegistrationFilter, bool) {
+	e, err := s.svc.Event(c.Request.Context(), c.Param("slug"))
 	if err != nil {
 		fail(c, err)
-		return
+		return nil, registration.RegistrationFilter{}, false
 	}
 	f, err := registrationFilter(c, e.ID)
 	if err != nil {
 		fail(c, err)
+		return nil, f, false
+	}
+	return e, f, true
+}
+
+func (s *Server) listRegistrations(c *gin.Context) {
+	ctx := c.Request.Context()
+	_, f, ok := s.eventAndFilter(c)
+	if !ok {
 		return
 	}
 	regs, total, err := s.svc.Store().Registrations(ctx, f)
@@ -245,17 +255,17 @@ func neutralize(s string) string {
 }
 
 func (s *Server) exportRegistrations(c *gin.Context) {
+	e, f, ok := s.eventAndFilter(c)
+	if !ok {
+		return
+	}
+	s.streamCSV(c, e, f)
+}
+
+// streamCSV answers the registrations of e matching f as a CSV download,
+// written row by row as they are read.
+func (s *Server) streamCSV(c *gin.Context, e *registration.Event, f registration.RegistrationFilter) {
 	ctx := c.Request.Context()
-	e, err := s.svc.Event(ctx, c.Param("slug"))
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	f, err := registrationFilter(c, e.ID)
-	if err != nil {
-		fail(c, err)
-		return
-	}
 	name := e.Slug + "-registrations.csv"
 	c.Header("Content-Type", "text/csv; charset=utf-8")
 	c.Header("Content-Disposition", `attachment; filename="`+name+`"; filename*=UTF-8''`+url.PathEscape(name))
