@@ -11,10 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
+	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
 	"github.com/pressly/goose/v3"
@@ -50,17 +54,7 @@ func IsPostgres(dsn string) bool {
 // a SQLite file (created with its directory when missing). It does not migrate.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	if IsPostgres(dsn) {
-		db, err := sqlx.Open("pgx", dsn)
-		if err != nil {
-			return nil, fmt.Errorf("open postgres: %w", err)
-		}
-		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(20)
-		if err := db.PingContext(ctx); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("connect postgres: %w", err)
-		}
-		return &Store{engine: Postgres, w: db, r: db}, nil
+		return openPostgres(ctx, dsn)
 	}
 	path := strings.TrimPrefix(dsn, "file:")
 	if i := strings.IndexByte(path, '?'); i >= 0 {
@@ -97,6 +91,49 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
+// defaultPoolSize is the number of PostgreSQL connections per instance,
+// unless the URL says otherwise with pool_max_conns.
+const defaultPoolSize = 20
+
+// openPostgres opens one pool. pool_max_conns in the URL sizes it (the name
+// pgxpool uses; database/sql does not read it, so it is taken out here before
+// pgx would send it to the server as a setting).
+func openPostgres(ctx context.Context, dsn string) (*Store, error) {
+	size := defaultPoolSize
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, errors.New("open postgres: malformed URL") // the error would echo the password
+	}
+	if q := u.Query(); q.Has("pool_max_conns") {
+		n, err := strconv.Atoi(q.Get("pool_max_conns"))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("open postgres: pool_max_conns must be a whole number ≥ 1, not %q", q.Get("pool_max_conns"))
+		}
+		size = n
+		q.Del("pool_max_conns")
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	// Times come back in UTC, as from SQLite, whatever the machine's zone.
+	utc := stdlib.OptionAfterConnect(func(_ context.Context, c *pgx.Conn) error {
+		c.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+			Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
+		return nil
+	})
+	db := sqlx.NewDb(stdlib.OpenDB(*cfg, utc), "pgx")
+	db.SetMaxOpenConns(size)
+	db.SetMaxIdleConns(size)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	return &Store{engine: Postgres, w: db, r: db}, nil
+}
+
 func escapePath(p string) string {
 	return (&url.URL{Path: p}).EscapedPath()
 }
@@ -126,7 +163,8 @@ func (s *Store) provider() (*goose.Provider, error) {
 	if s.engine == Postgres {
 		dialect = goose.DialectPostgres
 		// Two instances starting together: one migrates, the other waits.
-		locker, err := lock.NewPostgresSessionLocker()
+		// Waiting for it is probed each second (goose's default is 5 s).
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return nil, err
 		}
