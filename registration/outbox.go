@@ -144,7 +144,7 @@ func (s *Service) planReplays(ctx context.Context, now time.Time) error {
 	}
 	for _, id := range ids {
 		err := s.store.tx(ctx, func(tx *sqlx.Tx) error {
-			e, err := eventByID(ctx, tx, id)
+			e, err := lockedEventByID(ctx, tx, id)
 			if err != nil {
 				return err
 			}

@@ -176,7 +176,7 @@ func (s *Service) UpdateEvent(ctx context.Context, slug string, raw map[string]j
 	now := s.clock()
 	var out *Event
 	err := s.store.tx(ctx, func(tx *sqlx.Tx) error {
-		e, err := eventBySlug(ctx, tx, slug)
+		e, err := lockedEventBySlug(ctx, tx, slug)
 		if err != nil {
 			return err
 		}
@@ -230,7 +230,7 @@ func (s *Service) CancelEvent(ctx context.Context, slug string) (*Event, error) 
 	now := s.clock()
 	var out *Event
 	err := s.store.tx(ctx, func(tx *sqlx.Tx) error {
-		e, err := eventBySlug(ctx, tx, slug)
+		e, err := lockedEventBySlug(ctx, tx, slug)
 		if err != nil {
 			return err
 		}
@@ -561,8 +561,14 @@ func (s *Service) cancel(ctx context.Context, id, eventID int64) (*Registration,
 		if eventID != 0 && r.EventID != eventID {
 			return ErrNotFound
 		}
-		e, err = eventByID(ctx, tx, r.EventID)
+		// The event first, then the registration, read again under the
+		// lock: the order of every sign-up and promotion, so that
+		// instances cancelling side by side cannot deadlock.
+		e, err = lockedEventByID(ctx, tx, r.EventID)
 		if err != nil {
+			return err
+		}
+		if r, err = registrationByID(ctx, tx, id); err != nil {
 			return err
 		}
 		if r.Status == RegCancelled {

@@ -75,6 +75,40 @@ func eventByID(ctx context.Context, q sqlx.ExtContext, id int64) (*Event, error)
 	return &e, nil
 }
 
+// lockEvent is the row lock a guarded UPDATE of the event takes, taken by a
+// read: on PostgreSQL a transaction that reads an event to decide on it
+// (promote, plan the replay, edit) holds the row until it ends, so another
+// instance waits and then reads the outcome. Every transaction that writes an
+// event and its registrations takes the event first, so none deadlock. (NO
+// KEY: inserts that reference the event are not held up.) SQLite's write
+// transaction holds the whole database already.
+func lockEvent(tx *sqlx.Tx) string {
+	if tx.DriverName() == "pgx" {
+		return ` FOR NO KEY UPDATE`
+	}
+	return ``
+}
+
+// lockedEventBySlug reads an event and keeps it to this transaction.
+func lockedEventBySlug(ctx context.Context, tx *sqlx.Tx, slug string) (*Event, error) {
+	var e Event
+	err := sqlx.GetContext(ctx, tx, &e, tx.Rebind(`SELECT `+eventColumns+` FROM events WHERE slug = ?`+lockEvent(tx)), slug)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &e, nil
+}
+
+// lockedEventByID reads an event and keeps it to this transaction.
+func lockedEventByID(ctx context.Context, tx *sqlx.Tx, id int64) (*Event, error) {
+	var e Event
+	err := sqlx.GetContext(ctx, tx, &e, tx.Rebind(`SELECT `+eventColumns+` FROM events WHERE id = ?`+lockEvent(tx)), id)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	return &e, nil
+}
+
 // EventBySlug reads one event.
 func (s *Store) EventBySlug(ctx context.Context, slug string) (*Event, error) {
 	return eventBySlug(ctx, s.r, slug)
