@@ -192,8 +192,8 @@ func TestStore(t *testing.T) {
 			}{
 				{"张", "[张伟]"},
 				{"安森", "[李娜]"},
-				{"ALICE", "[Alice Smith]"},  // name and email, case-insensitively
-				{"example.cn", "[张伟 李娜]"}, // email
+				{"ALICE", "[Alice Smith]"},   // name and email, case-insensitively
+				{"example.cn", "[张伟 李娜]"},    // email
 				{"allegro", "[Alice Smith]"}, // company
 				{"%", "[Bob 100% Real]"},     // a literal %, not "anything"
 				{"_", "[Carol_Jones Dave]"},  // a literal _, not "any one character"
