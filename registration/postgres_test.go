@@ -7,7 +7,11 @@ package registration
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"slices"
 	"sort"
 	"sync"
@@ -566,5 +570,139 @@ func TestPostgresDeadWorker(t *testing.T) {
 	}
 	if n, err := svcs[0].Store().EmailCounts(ctx, held[0].EventID); err != nil || n[MsgSent] != 30 || n[MsgFailed] != 0 {
 		t.Errorf("after the late report: %v %v", n, err)
+	}
+}
+
+// TestPostgresEditsAcrossInstances: organizers editing one event on two
+// instances at once lose neither edit, and an event cancelled on both is
+// cancelled once: one notice per registrant.
+func TestPostgresEditsAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	clock := newTestClock(t0)
+	svcs := instances(t, 2, clock)
+	mustEvent(t, svcs[0], map[string]any{"slug": "edit", "starts_at": t0.Add(48 * time.Hour).Format(time.RFC3339)})
+	for i := range 10 {
+		if _, err := signup(svcs[i%2], "edit", fmt.Sprintf("e%d@example.com", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const rounds = 10
+	for round := range rounds {
+		title, location := fmt.Sprintf("Title %d", round), fmt.Sprintf("Room %d", round)
+		errs := make([]error, 2)
+		inParallel(2, func(i int) {
+			f := map[string]any{"title": title}
+			if i == 1 {
+				f = map[string]any{"location": location}
+			}
+			_, errs[i] = svcs[i].UpdateEvent(ctx, "edit", rawFields(t, f))
+		})
+		if errs[0] != nil || errs[1] != nil {
+			t.Fatalf("round %d: %v / %v", round, errs[0], errs[1])
+		}
+		e, err := svcs[0].Event(ctx, "edit")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Title != title || e.Location != location || e.Sequence != round+1 {
+			t.Fatalf("round %d: title %q location %q sequence %d", round, e.Title, e.Location, e.Sequence)
+		}
+	}
+	errs := make([]error, 2)
+	inParallel(2, func(i int) { _, errs[i] = svcs[i].CancelEvent(ctx, "edit") })
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("cancel: %v / %v", errs[0], errs[1])
+	}
+	got := onceEach(t, runWorkers(t, svcs))
+	for to, kinds := range got {
+		n := 0
+		for _, k := range kinds {
+			if k == KindEventCancelled {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %v", to, kinds)
+		}
+	}
+	if e, _ := svcs[1].Event(ctx, "edit"); e.Sequence != rounds+1 || e.State != StateCancelled {
+		t.Errorf("after cancelling: %+v", e)
+	}
+}
+
+// proxy forwards TCP connections to a server until it is cut.
+type proxy struct {
+	l     net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{l: l}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { _, _ = io.Copy(s, c); s.Close() }()
+			go func() { _, _ = io.Copy(c, s); c.Close() }()
+		}
+	}()
+	t.Cleanup(p.cut)
+	return p
+}
+
+// cut closes the listener and every connection, as a database that went away.
+func (p *proxy) cut() {
+	p.l.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+}
+
+// TestPostgresUnavailable: when the database goes away, the store says
+// ErrUnavailable (the API answers 503), for open connections and new ones.
+func TestPostgresUnavailable(t *testing.T) {
+	ctx := context.Background()
+	dsn := testPostgresURL(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, u.Host)
+	u.Host = p.l.Addr().String()
+	store := openTestStore(t, u.String())
+	svc := newTestService(t, store, newTestClock(t0))
+	mustEvent(t, svc, map[string]any{"slug": "gone"})
+	if _, err := signup(svc, "gone", "before@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	p.cut()
+	for i := range 3 { // pooled connections first, then new ones
+		if _, err := signup(svc, "gone", fmt.Sprintf("after%d@example.com", i)); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("sign-up %d: %v", i, err)
+		}
+		if _, err := store.Counts(ctx, 1); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("read %d: %v", i, err)
+		}
+	}
+	if err := store.Ready(ctx); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("ready: %v", err)
 	}
 }

@@ -3,10 +3,13 @@ package registration
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -241,7 +244,11 @@ func mapErr(err error) error {
 			return fmt.Errorf("%w: %v", ErrUnavailable, err)
 		}
 	}
-	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+	// The server cannot be reached, or the connection broke mid-statement.
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) || errors.As(err, &ce) || errors.As(err, &ne) ||
+		errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return err
