@@ -102,6 +102,7 @@ func (s *Server) routes() {
 	admin.POST("/events/:slug/emails/retry", s.retryEmails)
 
 	s.pageRoutes(r)
+	s.consoleRoutes(r)
 }
 
 func (s *Server) notFound(c *gin.Context) {
