@@ -23,7 +23,7 @@ var httpAbort = http.ErrAbortHandler
 type pages struct {
 	// tmpl holds, per locale, each page parsed with the layout; the
 	// translation function is bound at parse time, so templates say
-	// {{t "page.key"}} wherever they are.
+	// {{t "page.…"}} wherever they are.
 	tmpl    map[string]map[string]*template.Template
 	csrfKey []byte
 	static  *staticFiles

@@ -34,6 +34,9 @@ type listRow struct {
 	KindTag string
 	Pill    string
 	Date    string // machine-readable date of the window label, "" when none
+	// TitleTag is a 【…】 tag the title starts with, styled like the kind
+	// tag; TitleRest is the rest of the title.
+	TitleTag, TitleRest string
 }
 
 func (s *Server) pageList(c *gin.Context) {
@@ -58,6 +61,7 @@ func (s *Server) pageList(c *gin.Context) {
 	for _, e := range events {
 		p := registration.Present(e, now, loc)
 		row := listRow{E: e, P: p, URL: "/events/" + e.Slug, KindTag: kindTag(loc, e), Pill: pillClass(p.CTAKey)}
+		row.TitleTag, row.TitleRest = splitTitleTag(e.Title)
 		switch {
 		case e.StartsAt != nil:
 			row.Date = e.StartsAt.In(e.Loc()).Format("2006-01-02")

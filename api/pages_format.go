@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"eventreg/registration"
 	"eventreg/templates"
@@ -61,12 +62,24 @@ func pageOffset(t time.Time) string {
 // [Webinar]. A title that already starts with its tag (in either Chinese
 // script) gets none, so the portal's own titles do not show it twice.
 func kindTag(loc string, e *registration.Event) string {
-	for _, l := range []string{"zh-Hant", "zh-Hans"} {
-		if strings.HasPrefix(e.Title, templates.T(l, "page.kind."+e.Kind)) && loc != "en" {
-			return ""
-		}
+	if loc != "en" && (strings.HasPrefix(e.Title, templates.T("zh-Hant", "page.kind."+e.Kind)) ||
+		strings.HasPrefix(e.Title, templates.T("zh-Hans", "page.kind."+e.Kind))) {
+		return ""
 	}
 	return templates.T(loc, "page.kind."+e.Kind)
+}
+
+// splitTitleTag splits a short leading 【…】 off a title.
+func splitTitleTag(title string) (tag, rest string) {
+	if !strings.HasPrefix(title, "【") {
+		return "", title
+	}
+	end := strings.Index(title, "】")
+	if end < 0 || utf8.RuneCountInString(title[:end]) > 12 {
+		return "", title
+	}
+	end += len("】")
+	return title[:end], title[end:]
 }
 
 // paragraphs splits a description into paragraphs (at blank lines) of lines.
