@@ -278,7 +278,8 @@ func isCheck(err error) bool {
 // serves (VACUUM INTO reads one snapshot). PostgreSQL has pg_dump for that.
 func (s *Store) Backup(ctx context.Context, path string) error {
 	if s.engine == Postgres {
-		return errors.New("backup of PostgreSQL: use pg_dump (for example pg_dump -Fc \"$EVENTREG_DB\" > eventreg.dump)")
+		return errors.New(`backup copies SQLite databases only; for PostgreSQL use pg_dump, for example: ` +
+			`pg_dump --format=custom --file=eventreg.dump "$EVENTREG_DB" (without pool_max_conns in the URL)`)
 	}
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("%s exists; choose a new file", path)
