@@ -21,9 +21,9 @@ import (
 	"eventreg/mail"
 )
 
-// instances starts n services on one fresh PostgreSQL database, as n
+// postgresInstances starts n services on one fresh PostgreSQL database, as n
 // processes behind a load balancer would, all on one clock.
-func instances(t *testing.T, n int, clock *testClock) []*Service {
+func postgresInstances(t *testing.T, n int, clock *testClock) []*Service {
 	t.Helper()
 	dsn := testPostgresURL(t)
 	out := make([]*Service, n)
@@ -111,7 +111,7 @@ func TestPostgresMigrationsTogether(t *testing.T) {
 func TestPostgresRushAcrossInstances(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock(t0)
-	svcs := instances(t, 2, clock)
+	svcs := postgresInstances(t, 2, clock)
 	e := mustEvent(t, svcs[0], map[string]any{"slug": "rush", "capacity": 40, "waitlist": true,
 		"starts_at": t0.Add(48 * time.Hour).Format(time.RFC3339)})
 
@@ -225,7 +225,7 @@ func TestPostgresRushAcrossInstances(t *testing.T) {
 func TestPostgresPromotionRace(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock(t0)
-	svcs := instances(t, 2, clock)
+	svcs := postgresInstances(t, 2, clock)
 	const seats, rounds = 20, 20
 	mustEvent(t, svcs[0], map[string]any{"slug": "race", "capacity": seats})
 	var confirmed, waiting []*SignupResult
@@ -269,7 +269,7 @@ func TestPostgresPromotionRace(t *testing.T) {
 func TestPostgresOneLiveRegistrationPerEmail(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock(t0)
-	svcs := instances(t, 2, clock)
+	svcs := postgresInstances(t, 2, clock)
 	e := mustEvent(t, svcs[0], map[string]any{"slug": "same", "capacity": 10})
 	const emails, tries = 20, 8
 	results := make([]*SignupResult, emails*tries)
@@ -390,7 +390,7 @@ func onceEach(t *testing.T, sent [][]mail.Message) map[string][]string {
 func TestPostgresTwoWorkers(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock(t0)
-	svcs := instances(t, 2, clock)
+	svcs := postgresInstances(t, 2, clock)
 	start := t0.Add(48 * time.Hour)
 	e := mustEvent(t, svcs[0], map[string]any{"slug": "deliver", "capacity": 150,
 		"starts_at": start.Format(time.RFC3339), "ends_at": start.Add(time.Hour).Format(time.RFC3339),
@@ -460,7 +460,7 @@ func TestPostgresTwoWorkers(t *testing.T) {
 func TestPostgresClaimsAreDisjoint(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock(t0)
-	svcs := instances(t, 2, clock)
+	svcs := postgresInstances(t, 2, clock)
 	mustEvent(t, svcs[0], map[string]any{"slug": "claims"})
 	const n = 300
 	for i := range n {
@@ -518,7 +518,7 @@ func TestPostgresClaimsAreDisjoint(t *testing.T) {
 func TestPostgresDeadWorker(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock(t0)
-	svcs := instances(t, 2, clock)
+	svcs := postgresInstances(t, 2, clock)
 	mustEvent(t, svcs[0], map[string]any{"slug": "dead"})
 	for i := range 30 {
 		if _, err := signup(svcs[i%2], "dead", fmt.Sprintf("x%02d@example.com", i)); err != nil {
@@ -579,7 +579,7 @@ func TestPostgresDeadWorker(t *testing.T) {
 func TestPostgresEditsAcrossInstances(t *testing.T) {
 	ctx := context.Background()
 	clock := newTestClock(t0)
-	svcs := instances(t, 2, clock)
+	svcs := postgresInstances(t, 2, clock)
 	mustEvent(t, svcs[0], map[string]any{"slug": "edit", "starts_at": t0.Add(48 * time.Hour).Format(time.RFC3339)})
 	for i := range 10 {
 		if _, err := signup(svcs[i%2], "edit", fmt.Sprintf("e%d@example.com", i)); err != nil {
@@ -630,20 +630,20 @@ func TestPostgresEditsAcrossInstances(t *testing.T) {
 	}
 }
 
-// proxy forwards TCP connections to a server until it is cut.
-type proxy struct {
+// cutProxy forwards TCP connections to a server until it is cut.
+type cutProxy struct {
 	l     net.Listener
 	mu    sync.Mutex
 	conns []net.Conn
 }
 
-func startProxy(t *testing.T, target string) *proxy {
+func startProxy(t *testing.T, target string) *cutProxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{l: l}
+	p := &cutProxy{l: l}
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -667,7 +667,7 @@ func startProxy(t *testing.T, target string) *proxy {
 }
 
 // cut closes the listener and every connection, as a database that went away.
-func (p *proxy) cut() {
+func (p *cutProxy) cut() {
 	p.l.Close()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -704,5 +704,24 @@ func TestPostgresUnavailable(t *testing.T) {
 	}
 	if err := store.Ready(ctx); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("ready: %v", err)
+	}
+}
+
+// TestPostgresPoolSize: pool_max_conns in the URL sizes the pool and does
+// not reach the server (which would refuse an unknown setting).
+func TestPostgresPoolSize(t *testing.T) {
+	dsn := testPostgresURL(t)
+	s := openTestStore(t, dsn+"&pool_max_conns=3")
+	if n := s.w.Stats().MaxOpenConnections; n != 3 {
+		t.Errorf("pool of %d, want 3", n)
+	}
+	if n := openTestStore(t, dsn).w.Stats().MaxOpenConnections; n != defaultPoolSize {
+		t.Errorf("default pool of %d", n)
+	}
+	for _, bad := range []string{"0", "x", "-1"} {
+		if s, err := Open(context.Background(), dsn+"&pool_max_conns="+bad); err == nil {
+			s.Close()
+			t.Errorf("pool_max_conns=%s accepted", bad)
+		}
 	}
 }
