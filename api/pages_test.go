@@ -508,7 +508,7 @@ func TestPageSignupErrorsKeepInput(t *testing.T) {
 		// The input is kept, Chinese included.
 		`value="王小明@無效"`, `value="維科網 OFweek"`, `value="工程師"`, `value="&#43;86 (21) 5555-0100"`, `>太短</textarea>`, `value="yes" checked`,
 		// A summary on top links to the fields.
-		`class="error-summary" role="alert"`, `<a href="#f-name">姓名: 請填寫姓名。</a>`)
+		`class="error-summary" role="alert"`, `<a href="#f-name">姓名：請填寫姓名。</a>`)
 	wantNotIn(t, r, `id="f-company" name="company" type="text" value="維科網 OFweek" maxlength="200" autocomplete="organization" aria-invalid`)
 	if n := env.eventBySlug("allegro").Confirmed; n != 0 {
 		t.Errorf("confirmed %d after a refused form", n)
