@@ -88,13 +88,14 @@ func (s *Server) consoleRoutes(r *gin.Engine) {
 
 // consolePage is what every console template gets.
 type consolePage struct {
-	Locale    string
-	Title     string
-	Organizer string
-	CSRF      string
-	CSRFField string
-	Langs     []pageLang
-	Data      any
+	Locale     string
+	Stylesheet string // versioned address of console.css
+	Title      string
+	Organizer  string
+	CSRF       string
+	CSRFField  string
+	Langs      []pageLang
+	Data       any
 }
 
 // T translates key into the page's language.
@@ -102,7 +103,8 @@ func (p *consolePage) T(key string, args ...any) string { return templates.T(p.L
 
 func (con *console) render(c *gin.Context, status int, name, titleKey string, data any, titleArgs ...any) {
 	locale := con.s.locale(c)
-	p := &consolePage{Locale: locale, CSRF: con.s.csrfToken(c), CSRFField: csrfFormField, Data: data}
+	p := &consolePage{Locale: locale, CSRF: con.s.csrfToken(c), CSRFField: csrfFormField, Data: data,
+		Stylesheet: con.s.pages.static.url("console.css")}
 	p.Title = p.T(titleKey, titleArgs...)
 	if v, ok := c.Get(userKey); ok {
 		p.Organizer, _ = v.(string)
@@ -404,7 +406,16 @@ func (con *console) formFailed(c *gin.Context, f *consoleEventForm, e *registrat
 func (con *console) renderForm(c *gin.Context, status int, f *consoleEventForm, e *registration.Event, errs []registration.FieldError) {
 	p := &consolePage{Locale: con.s.locale(c)}
 	fe := consoleFieldErrors(errs, p)
-	d := gin.H{"Form": f, "Event": e, "Sections": f.sections(fe, p), "Errors": fe, "FormErrors": fe[""],
+	sections := f.sections(fe, p)
+	var summary []consoleField // the fields to fix, in the order of the form
+	for _, sec := range sections {
+		for _, ff := range sec.Fields {
+			if len(ff.Errors) > 0 {
+				summary = append(summary, ff)
+			}
+		}
+	}
+	d := gin.H{"Form": f, "Event": e, "Sections": sections, "Errors": fe, "FormErrors": fe[""], "Summary": summary,
 		"Timezones": consoleTimezones, "Action": "/admin/events/new"}
 	if e != nil {
 		d["Action"] = "/admin/events/" + e.Slug + "/edit"

@@ -94,18 +94,16 @@ func consolePerDayChart(per []registration.DayCount, today time.Time, p *console
 		}
 	}
 	for _, v := range []int{0, top / 2, top} {
-		if v == top/2 && top%2 != 0 {
-			continue
-		}
 		c.Ticks = append(c.Ticks, consoleTick{Y: consoleRound(c.Base - plotH*float64(v)/float64(top)), Value: v})
 	}
 	return c
 }
 
-// consoleNiceCeil is the smallest of 1, 2, 5, 10, 20, 50, … at least n.
+// consoleNiceCeil is the smallest of 2, 4, 10, 20, 40, 100, … at least n:
+// even, so that the middle gridline is a whole number too.
 func consoleNiceCeil(n int) int {
 	for base := 1; ; base *= 10 {
-		for _, m := range []int{1, 2, 5} {
+		for _, m := range []int{2, 4, 10} {
 			if m*base >= n {
 				return m * base
 			}
@@ -126,6 +124,7 @@ func consoleDayLabel(d time.Time, locale string) string {
 // consoleFunnel is confirmed → checked in, confirmed → joined online.
 type consoleFunnel struct {
 	Width, Height int
+	Left          float64 // where the bars start; labels end just before
 	Rows          []consoleFunnelRow
 	Title, Desc   string
 }
@@ -139,8 +138,8 @@ type consoleFunnelRow struct {
 }
 
 func consoleNewFunnel(c registration.Counts, p *consolePage) *consoleFunnel {
-	const left, width, rowH = 150.0, 400.0, 40.0
-	f := &consoleFunnel{Width: 640, Height: 3*int(rowH) + 8}
+	const left, width, rowH = 120.0, 220.0, 40.0
+	f := &consoleFunnel{Width: 440, Height: 3*int(rowH) + 8, Left: left}
 	pct := func(n int) int {
 		if c.Confirmed == 0 {
 			return 0
