@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -137,7 +136,7 @@ func (s *Server) rememberLocale(c *gin.Context) {
 	if l := supportedLocale(c.Query("lang")); l != "" {
 		c.Set("lang_cookie", true)
 		http.SetCookie(c.Writer, &http.Cookie{Name: "lang", Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
-			Secure: s.secureCookies(c), SameSite: http.SameSiteLaxMode})
+			HttpOnly: true, Secure: s.secureCookies(c), SameSite: http.SameSiteLaxMode})
 	}
 }
 
@@ -239,11 +238,16 @@ func sameSiteReferer(c *gin.Context) string {
 func (s *Server) renderFailure(c *gin.Context, err error) {
 	p := problemFor(err)
 	loc := s.locale(c)
-	switch p.Status {
-	case http.StatusNotFound:
+	heading, body := "page.failure.heading", "page.failure.body"
+	switch {
+	case p.Status == http.StatusNotFound:
 		s.renderNotFound(c)
 		return
-	case http.StatusServiceUnavailable:
+	case p.Status < 500:
+		// A request no page of ours sends (a mangled form, a body too large).
+		logger(c).Info("page request refused", "status", p.Status, "err", err)
+		heading, body = "page.badrequest.heading", "page.badrequest.body"
+	case p.Status == http.StatusServiceUnavailable:
 		logger(c).Warn("unavailable", "err", err)
 		c.Header("Retry-After", "5")
 	default:
@@ -251,9 +255,9 @@ func (s *Server) renderFailure(c *gin.Context, err error) {
 	}
 	c.Header("Cache-Control", "no-store")
 	s.renderMessage(c, p.Status, &messagePage{Tone: "error",
-		Heading: templates.T(loc, "page.failure.heading"),
-		Lines:   []string{templates.T(loc, "page.failure.body")},
-		Links:   []pageLink{withPrimary(s.homeLink(loc))}})
+		Heading: templates.T(loc, heading),
+		Lines:   []string{templates.T(loc, body)},
+		Links:   []pageLink{{URL: sameSiteReferer(c), Text: templates.T(loc, "page.nav.back"), Primary: true}, s.homeLink(loc)}})
 }
 
 func withPrimary(l pageLink) pageLink { l.Primary = true; return l }
@@ -266,6 +270,3 @@ func personal(c *gin.Context, p *page) {
 	c.Header("X-Robots-Tag", "noindex")
 	p.NoIndex = true
 }
-
-// pageClock is now on the service's clock.
-func (s *Server) pageClock() time.Time { return s.svc.Now() }
