@@ -27,8 +27,12 @@ func pageWhen(loc string, e *registration.Event) string {
 	end := e.EndsAt.In(tz)
 	_, so := s.Zone()
 	_, eo := end.Zone()
-	if so == eo && s.YearDay() == end.YearDay() && s.Year() == end.Year() {
+	switch {
+	case so == eo && s.YearDay() == end.YearDay() && s.Year() == end.Year():
 		return pageInstant(loc, tz, s, s.Format("15:04")+"–"+end.Format("15:04"))
+	case so == eo:
+		// Over several days: the zone once, at the end.
+		return templates.T(loc, "page.time.range", pageDate(loc, s)+" "+s.Format("15:04"), pageDate(loc, end)+" "+end.Format("15:04"), tz.String(), pageOffset(s))
 	}
 	return templates.T(loc, "page.time.span", pageInstant(loc, tz, s, s.Format("15:04")), pageInstant(loc, tz, end, end.Format("15:04")))
 }
@@ -41,11 +45,15 @@ func pageTime(loc string, e *registration.Event, t time.Time) string {
 }
 
 func pageInstant(loc string, tz *time.Location, t time.Time, clock string) string {
-	date := templates.T(loc, "page.time.date",
+	return templates.T(loc, "page.time.when", pageDate(loc, t), clock, tz.String(), pageOffset(t))
+}
+
+// pageDate is "Thu, Jan 8, 2026" or "2026年1月8日 星期四".
+func pageDate(loc string, t time.Time) string {
+	return templates.T(loc, "page.time.date",
 		templates.T(loc, "page.weekday."+strconv.Itoa(int(t.Weekday()))),
 		templates.T(loc, "page.month."+strconv.Itoa(int(t.Month()))),
 		t.Day(), t.Year())
-	return templates.T(loc, "page.time.when", date, clock, tz.String(), pageOffset(t))
 }
 
 // pageOffset is "+08:00", "-05:00", "+05:30" or "+00:00".

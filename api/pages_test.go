@@ -935,3 +935,37 @@ func TestPageCSRFAcrossInstances(t *testing.T) {
 	r := second.do("POST", "/events/allegro/register", url.Values{"csrf_token": {token}, "name": {"Ming"}, "email": {"ming@example.com"}})
 	wantStatus(t, r, 303)
 }
+
+func TestPageWhen(t *testing.T) {
+	tm := func(s string) *time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	cases := []struct {
+		tz, start, end, loc, want string
+	}{
+		{"Asia/Shanghai", "2026-01-08T06:00:00Z", "2026-01-08T08:00:00Z", "en", "Thu, Jan 8, 2026 14:00–16:00 (Asia/Shanghai, UTC+08:00)"},
+		{"Asia/Shanghai", "2026-01-08T06:00:00Z", "2026-01-08T08:00:00Z", "zh-Hans", "2026年1月8日 星期四 14:00–16:00（Asia/Shanghai，UTC+08:00）"},
+		{"Asia/Shanghai", "2026-01-08T01:00:00Z", "2026-01-09T10:00:00Z", "en", "Thu, Jan 8, 2026 09:00 – Fri, Jan 9, 2026 18:00 (Asia/Shanghai, UTC+08:00)"},
+		{"Asia/Shanghai", "2026-01-08T01:00:00Z", "2026-01-09T10:00:00Z", "zh-Hant", "2026年1月8日 星期四 09:00 至 2026年1月9日 星期五 18:00（Asia/Shanghai，UTC+08:00）"},
+		// Across a change to summer time, each end has its own offset.
+		{"America/New_York", "2026-03-07T15:00:00Z", "2026-03-08T15:00:00Z", "en",
+			"Sat, Mar 7, 2026 10:00 (America/New_York, UTC-05:00) – Sun, Mar 8, 2026 11:00 (America/New_York, UTC-04:00)"},
+		{"Asia/Kolkata", "2026-01-08T06:00:00Z", "", "en", "Thu, Jan 8, 2026 11:30 (Asia/Kolkata, UTC+05:30)"},
+	}
+	for _, c := range cases {
+		e := &registration.Event{Timezone: c.tz, StartsAt: tm(c.start)}
+		if c.end != "" {
+			e.EndsAt = tm(c.end)
+		}
+		if got := pageWhen(c.loc, e); got != c.want {
+			t.Errorf("%s %s %s:\n got %s\nwant %s", c.tz, c.start, c.loc, got, c.want)
+		}
+	}
+	if got := pageWhen("en", &registration.Event{Timezone: "UTC"}); got != "" {
+		t.Errorf("no start: %q", got)
+	}
+}
