@@ -293,6 +293,17 @@ func (con *console) event(c *gin.Context) {
 		con.fail(c, err)
 		return
 	}
+	for _, r := range d.Regs {
+		if r.Status == registration.RegWaitlisted {
+			// The list reads no positions; a page holds few waitlisted rows.
+			full, err := con.s.svc.Store().RegistrationByID(ctx, r.ID)
+			if err != nil {
+				con.fail(c, err)
+				return
+			}
+			r.WaitlistPosition = full.WaitlistPosition
+		}
+	}
 	if len(d.Regs) == f.Limit {
 		d.NextCursor = encodeIDCursor(d.Regs[len(d.Regs)-1].ID)
 	}

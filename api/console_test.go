@@ -514,7 +514,7 @@ func TestConsoleCancelEvent(t *testing.T) {
 		t.Errorf("%d event-cancelled emails, want 4", n)
 	}
 	// A cancelled event offers neither edit nor cancel.
-	body := wantPage(t, cc.get("/admin/events/w"), 200, "Cancelled")
+	body := wantPage(t, cc.get("/admin/events/w"), 200, "Cancelled", "Not sent: the event is cancelled.")
 	if strings.Contains(body, "/admin/events/w/edit") || strings.Contains(body, `href="/admin/events/w/cancel"`) {
 		t.Error("cancelled event still offers edit or cancel")
 	}
@@ -533,7 +533,7 @@ func TestConsoleRegistrations(t *testing.T) {
 	cc := newConsoleClient(env)
 	cc.login(adminToken)
 
-	body := wantPage(t, cc.get("/admin/events/w"), 200, "Ann Lee", "王小明", "ann@example.com", "Sign-ups <span class=\"muted\">(3)</span>",
+	body := wantPage(t, cc.get("/admin/events/w"), 200, "Ann Lee", "王小明", "ann@example.com", "Sign-ups <span class=\"muted\">(3)</span>", "No. 1 on the waitlist",
 		"Check in", `href="/admin/events/w/registrations.csv"`, "Waitlisted")
 	if !strings.Contains(body, fmt.Sprintf(`id="r%d"`, ming)) {
 		t.Error("no row for ming")
