@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"eventreg/registration"
 	"eventreg/templates"
 )
 
@@ -59,7 +60,9 @@ func newPages(s *Server) (*pages, error) {
 
 func (s *Server) pageRoutes(r *gin.Engine) {
 	r.GET("/", s.pageList)
+	r.HEAD("/", s.pageList)
 	r.GET("/events/:slug", s.pageEvent)
+	r.HEAD("/events/:slug", s.pageEvent)
 	r.POST("/events/:slug/register", s.signupLimit(), s.requireCSRF(), s.pageRegister)
 	// A reload or a switch of language on a form that failed lands here.
 	r.GET("/events/:slug/register", s.pageBackToEvent)
@@ -204,7 +207,7 @@ func (s *Server) renderTooMany(c *gin.Context) {
 		again = templates.T(loc, "page.toomany.minutes", (wait+59)/60)
 	}
 	back := "/"
-	if slug := c.Param("slug"); slug != "" {
+	if slug := c.Param("slug"); registration.ValidSlug(slug) {
 		back = "/events/" + slug
 	}
 	c.Header("Cache-Control", "no-store")
