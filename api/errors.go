@@ -68,6 +68,8 @@ func problemFor(err error) *Problem {
 			Errors: []registration.FieldError{{Field: field, Code: "invalid_type", Message: "must be a " + typ.Type.String()}}}
 	case errors.As(err, &syn), errors.Is(err, errBadJSON):
 		return &Problem{Status: 400, Code: "invalid_json", Detail: "The body is not a valid JSON object."}
+	case errors.Is(err, errBadForm):
+		return &Problem{Status: 400, Code: "invalid_form", Detail: "The body is not a valid form."}
 	case errors.Is(err, registration.ErrNotFound):
 		return &Problem{Status: 404, Code: "not_found", Detail: "No such resource."}
 	case errors.Is(err, registration.ErrSlugTaken):

@@ -123,6 +123,12 @@ func requireJSON() gin.HandlerFunc {
 // errBadJSON is a body that is not one JSON object.
 var errBadJSON = errors.New("invalid JSON")
 
+// errNoBody is an empty body: bad JSON too, except where the body is optional.
+var errNoBody = fmt.Errorf("%w: empty body", errBadJSON)
+
+// errBadForm is a form body no browser sends (a bad escape, a semicolon).
+var errBadForm = errors.New("invalid form")
+
 // requireOrganizer lets the request through with a valid organizer token.
 func (s *Server) requireOrganizer() gin.HandlerFunc {
 	return func(c *gin.Context) {

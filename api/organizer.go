@@ -326,7 +326,7 @@ func (s *Server) checkIn(c *gin.Context) {
 		CheckedIn *bool `json:"checked_in"`
 	}{}
 	if c.Request.ContentLength != 0 && c.Request.Body != nil {
-		if err := bindJSON(c, &body); err != nil && err != errBadJSON {
+		if err := bindJSON(c, &body); err != nil && err != errNoBody {
 			fail(c, err)
 			return
 		}
@@ -423,7 +423,7 @@ func (s *Server) retryEmails(c *gin.Context) {
 		ID int64 `json:"id"`
 	}{}
 	if c.Request.ContentLength != 0 && c.Request.Body != nil {
-		if err := bindJSON(c, &body); err != nil && err != errBadJSON {
+		if err := bindJSON(c, &body); err != nil && err != errNoBody {
 			fail(c, err)
 			return
 		}

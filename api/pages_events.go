@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -298,6 +299,9 @@ func (s *Server) pageRegister(c *gin.Context) {
 	slug := c.Param("slug")
 	var f signupForm
 	if err := c.ShouldBindWith(&f, binding.FormPost); err != nil {
+		if mbe := (*http.MaxBytesError)(nil); !errors.As(err, &mbe) {
+			err = fmt.Errorf("%w: %w", errBadForm, err) // the client's mistake, not a 500
+		}
 		s.renderFailure(c, err)
 		return
 	}

@@ -15,12 +15,20 @@ import (
 func bindJSON(c *gin.Context, dst any) error {
 	dec := json.NewDecoder(c.Request.Body)
 	if err := dec.Decode(dst); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if errors.Is(err, io.EOF) {
+			return errNoBody
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
 			return errBadJSON
 		}
 		return err
 	}
-	if dec.More() {
+	// Only space may follow the value: not a second one, nor a stray ] or }.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
 		return errBadJSON
 	}
 	return nil

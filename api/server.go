@@ -76,6 +76,7 @@ func (s *Server) routes() {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", s.metrics.handler())
+	r.GET("/api/openapi.json", s.openapi)
 
 	api := r.Group("/api/v1", requireJSON())
 	api.GET("/events", s.listEvents)

@@ -7,6 +7,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode"
 
 	ics "github.com/arran4/golang-ical"
 
@@ -107,8 +108,15 @@ func Calendar(m Message) ([]byte, error) {
 func calendarDescription(m Message, locale string) string {
 	var lines []string
 	if s := strings.TrimSpace(m.Event.Summary); s != "" {
-		// The library escapes LF but leaves CR as it is, which would end the line.
-		lines = append(lines, strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n"))
+		// The library escapes LF but leaves CR as it is, which would end the
+		// line; other control characters are not allowed in TEXT (RFC 5545).
+		s = strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n")
+		lines = append(lines, strings.Map(func(r rune) rune {
+			if r != '\n' && r != '\t' && unicode.IsControl(r) {
+				return -1
+			}
+			return r
+		}, s))
 	}
 	if m.Links.Join != "" {
 		lines = append(lines, templates.T(locale, "email.ics.join", oneLine(m.Links.Join)))

@@ -75,7 +75,8 @@ func ctaKey(e *Event, status string) string {
 		return "download"
 	case e.Kind == KindOffer:
 		return "join"
-	case e.Capacity != nil && *e.Capacity > 0 && e.Confirmed*5 >= *e.Capacity*4:
+	// confirmed ≥ ⌈0.8·capacity⌉, written so that a huge capacity cannot overflow.
+	case e.Capacity != nil && *e.Capacity > 0 && e.Confirmed >= *e.Capacity-*e.Capacity/5:
 		return "filling_fast"
 	}
 	return "register"

@@ -219,7 +219,9 @@ func applyEventFields(e *Event, raw map[string]json.RawMessage, creating bool) e
 		checkLine(&v, "title", e.Title, 1, maxTitle)
 	}
 	if str("organizer", &e.Organizer) {
-		checkLine(&v, "organizer", strings.TrimSpace(e.Organizer), 0, maxText)
+		// Stored as checked: trimming only for the check kept a CR or LF at either end.
+		e.Organizer = strings.TrimSpace(e.Organizer)
+		checkLine(&v, "organizer", e.Organizer, 0, maxText)
 	}
 	if str("summary", &e.Summary) {
 		checkLine(&v, "summary", e.Summary, 0, maxText)

@@ -192,6 +192,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	return serveHTTP(ctx, cfg, svc, metrics, log, start, func() { stopWorker(); wg.Wait() })
 }
 
+// readHeaderTimeout cuts off a client that sends its headers too slowly
+// (slowloris); a variable so that a test need not wait ten seconds.
+var readHeaderTimeout = 10 * time.Second
+
 func serveHTTP(ctx context.Context, cfg *Config, svc *registration.Service, metrics *api.Metrics, log *slog.Logger, start time.Time, stopWorker func()) error {
 	h, err := api.New(svc, api.Config{SignupRate: cfg.SignupRate, TrustedProxies: cfg.TrustedProxies, Logger: log, Metrics: metrics})
 	if err != nil {
@@ -205,7 +209,7 @@ func serveHTTP(ctx context.Context, cfg *Config, svc *registration.Service, metr
 	}
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      5 * time.Minute, // a large CSV export streams for a while
 		IdleTimeout:       120 * time.Second,
