@@ -155,6 +155,10 @@ func (s *Server) pageEvent(c *gin.Context) {
 
 // pageBackToEvent sends a GET of the form's address to the event page.
 func (s *Server) pageBackToEvent(c *gin.Context) {
+	if !registration.ValidSlug(c.Param("slug")) {
+		s.renderNotFound(c)
+		return
+	}
 	u := "/events/" + c.Param("slug")
 	if l := supportedLocale(c.Query("lang")); l != "" {
 		u += "?lang=" + l
@@ -305,7 +309,7 @@ func (s *Server) pageRegister(c *gin.Context) {
 		s.renderFailure(c, err)
 		return
 	}
-	if f.Website != "" {
+	if f.Website != "" && registration.ValidSlug(slug) {
 		// A robot filled in the field people never see: pretend it worked.
 		logger(c).Warn("sign-up honeypot filled", "slug", slug, "client", c.ClientIP())
 		s.metrics.signup("honeypot")

@@ -890,6 +890,9 @@ func TestPageNotFoundAndStatic(t *testing.T) {
 		t.Errorf("API 404: %d %q", r.code, r.h.Get("Content-Type"))
 	}
 
+	if r := env.do("HEAD", "/", nil); r.code != 200 || !strings.HasPrefix(r.h.Get("Content-Type"), "text/html") {
+		t.Errorf("HEAD /: %d %q", r.code, r.h.Get("Content-Type"))
+	}
 	page := env.get("/")
 	m := regexp.MustCompile(`href="(/static/style\.css\?v=([0-9a-f]+))"`).FindStringSubmatch(page.body)
 	if m == nil {
@@ -934,6 +937,22 @@ func TestPageCSRFAcrossInstances(t *testing.T) {
 	second := &pageEnv{t: t, svc: svc2, srv: other, clock: env.clock, cookies: env.cookies}
 	r := second.do("POST", "/events/allegro/register", url.Values{"csrf_token": {token}, "name": {"Ming"}, "email": {"ming@example.com"}})
 	wantStatus(t, r, 303)
+}
+
+func TestPageBadForm(t *testing.T) {
+	env := newPageEnv(t, Config{})
+	env.event(map[string]any{"slug": "allegro", "kind": "webinar", "title": "Allegro", "starts_at": at(48 * time.Hour)})
+	token := csrf(t, env.get("/events/allegro"))
+	req := httptest.NewRequest("POST", "/events/allegro/register", strings.NewReader("name=%zz&email=x%40example.com"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-CSRF-Token", token)
+	req.AddCookie(&http.Cookie{Name: "csrf", Value: env.cookies["csrf"]})
+	w := httptest.NewRecorder()
+	env.srv.ServeHTTP(w, req)
+	r := pageResp{code: w.Code, h: w.Header(), body: w.Body.String()}
+	wantStatus(t, r, 400)
+	checkPageHTML(t, "bad form", r)
+	wantIn(t, r, "That didn&#39;t work")
 }
 
 func TestPageWhen(t *testing.T) {
