@@ -8,12 +8,6 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// publicCacheFor is how long a public read is answered from memory. The
-// public list and event pages are read far more than anything changes, and
-// a second of staleness in a status or a seat count is not visible to anyone;
-// sign-ups themselves never go through this cache.
-const publicCacheFor = time.Second
-
 // responseCache keeps recent answers of public GETs, by URL and language.
 type responseCache struct {
 	mu      sync.Mutex
@@ -30,13 +24,16 @@ type cachedResponse struct {
 const maxCacheEntries = 1000
 
 // serve answers from the cache when it can, else renders with fill and keeps
-// the answer when it is a 200.
-func (rc *responseCache) serve(c *gin.Context, key string, fill func() (status int, contentType string, body []byte, err error)) error {
+// the answer, when it is a 200, for ttl. The public list and the events box
+// are read far more than anything changes, and a second of staleness in a
+// status or a seat count is not visible to anyone; sign-ups never go
+// through this cache. A ttl of 0 turns it off.
+func (rc *responseCache) serve(c *gin.Context, ttl time.Duration, key string, fill func() (status int, contentType string, body []byte, err error)) error {
 	now := time.Now()
 	rc.mu.Lock()
 	e, ok := rc.entries[key]
 	rc.mu.Unlock()
-	if ok && now.Sub(e.at) < publicCacheFor {
+	if ok && now.Sub(e.at) < ttl {
 		writeBody(c, e.status, e.contentType, e.body)
 		return nil
 	}
@@ -44,7 +41,7 @@ func (rc *responseCache) serve(c *gin.Context, key string, fill func() (status i
 	if err != nil {
 		return err
 	}
-	if status == 200 {
+	if status == 200 && ttl > 0 {
 		rc.mu.Lock()
 		if rc.entries == nil || len(rc.entries) >= maxCacheEntries {
 			rc.entries = map[string]cachedResponse{}

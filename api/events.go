@@ -152,7 +152,7 @@ func (s *Server) listEvents(c *gin.Context) {
 	locale := s.locale(c)
 	c.Header("Content-Language", locale)
 	c.Header("Vary", "Accept-Language, Cookie")
-	err = s.cache.serve(c, "events "+locale+" "+c.Request.URL.RawQuery, func() (int, string, []byte, error) {
+	err = s.cache.serve(c, s.cfg.PublicCache, "events "+locale+" "+c.Request.URL.RawQuery, func() (int, string, []byte, error) {
 		events, now, err := s.publicEvents(c, statuses, kinds)
 		if err != nil {
 			return 0, "", nil, err

@@ -107,6 +107,19 @@ type pageLang struct {
 
 // render executes page name with the layout, in the request's language.
 func (s *Server) render(c *gin.Context, status int, name string, v pageView) {
+	b, err := s.renderBytes(c, name, v)
+	if err != nil {
+		logger(c).Error("page template", "page", name, "err", err)
+		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte("internal error\n"))
+		c.Abort()
+		return
+	}
+	writeBody(c, status, "text/html; charset=utf-8", b)
+}
+
+// renderBytes executes page name with the layout and sets the headers every
+// page carries.
+func (s *Server) renderBytes(c *gin.Context, name string, v pageView) ([]byte, error) {
 	p := v.base()
 	if p.Locale == "" {
 		p.Locale = s.locale(c)
@@ -116,10 +129,7 @@ func (s *Server) render(c *gin.Context, status int, name string, v pageView) {
 	t := s.pages.tmpl[p.Locale][name]
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
-		logger(c).Error("page template", "page", name, "err", err)
-		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte("internal error\n"))
-		c.Abort()
-		return
+		return nil, err
 	}
 	h := c.Writer.Header()
 	h.Set("Content-Language", p.Locale)
@@ -128,7 +138,7 @@ func (s *Server) render(c *gin.Context, status int, name string, v pageView) {
 		// Pages carry a per-browser form token and live statuses.
 		h.Set("Cache-Control", "private, no-cache")
 	}
-	writeBody(c, status, "text/html; charset=utf-8", buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // rememberLocale keeps a language chosen with ?lang= in the lang cookie.

@@ -41,6 +41,37 @@ type listRow struct {
 }
 
 func (s *Server) pageList(c *gin.Context) {
+	if s.cfg.PublicCache <= 0 {
+		s.renderList(c, func(d *listPage) { s.render(c, http.StatusOK, "list", d) })
+		return
+	}
+	// The box is the most read page of all and the same for everyone who
+	// reads it in one language: it is answered from the public cache.
+	s.rememberLocale(c)
+	c.Header("Content-Language", s.locale(c))
+	c.Header("Vary", "Accept-Language, Cookie")
+	c.Header("Cache-Control", "private, no-cache")
+	err := s.cache.serve(c, s.cfg.PublicCache, "page / "+s.locale(c)+" "+c.Request.URL.RawQuery, func() (int, string, []byte, error) {
+		status, ct, body, err := 0, "", []byte(nil), error(nil)
+		s.renderList(c, func(d *listPage) {
+			body, err = s.renderBytes(c, "list", d)
+			status, ct = http.StatusOK, "text/html; charset=utf-8"
+		})
+		if status == 0 && err == nil {
+			err = errRendered
+		}
+		return status, ct, body, err
+	})
+	if err != nil && err != errRendered {
+		s.renderFailure(c, err)
+	}
+}
+
+// errRendered says the page was answered already (with an error page).
+var errRendered = errors.New("answered")
+
+// renderList builds the box and hands it to done, or answers the failure.
+func (s *Server) renderList(c *gin.Context, done func(*listPage)) {
 	loc := s.locale(c)
 	kind := c.Query("kind")
 	var kinds []string
@@ -71,7 +102,7 @@ func (s *Server) pageList(c *gin.Context) {
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	s.render(c, http.StatusOK, "list", d)
+	done(d)
 }
 
 // ---- the event page and its form ----

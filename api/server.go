@@ -20,6 +20,9 @@ type Config struct {
 	Logger         *slog.Logger
 	Now            func() time.Time // for the rate limiter; time.Now when nil
 	Metrics        *Metrics         // nil: a registry of its own
+	// PublicCache is how long the public event list (JSON and the box page)
+	// is answered from memory; 0 renders every request.
+	PublicCache time.Duration
 }
 
 // Server is the HTTP handler of eventreg.

@@ -197,7 +197,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 var readHeaderTimeout = 10 * time.Second
 
 func serveHTTP(ctx context.Context, cfg *Config, svc *registration.Service, metrics *api.Metrics, log *slog.Logger, start time.Time, stopWorker func()) error {
-	h, err := api.New(svc, api.Config{SignupRate: cfg.SignupRate, TrustedProxies: cfg.TrustedProxies, Logger: log, Metrics: metrics})
+	h, err := api.New(svc, api.Config{SignupRate: cfg.SignupRate, TrustedProxies: cfg.TrustedProxies, Logger: log, Metrics: metrics,
+		PublicCache: time.Second})
 	if err != nil {
 		stopWorker()
 		return err
