@@ -47,7 +47,7 @@ func build(m Message, r *Rendered) (*gomail.Msg, error) {
 	// No User-Agent or X-Mailer: they tell the world which library to probe.
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	msg.FromMailAddress(from)
-	msg.ToMailAddress(&mail.Address{Name: oneLine(m.ToName), Address: to.Address})
+	msg.ToMailAddress(&mail.Address{Name: displayName(m.ToName), Address: to.Address})
 	// Header values go through go-mail's RFC 2047 encoder, which turns a stray
 	// CR or LF into an encoded word; oneLine has already removed them anyway.
 	msg.Subject(r.Subject)
@@ -107,4 +107,19 @@ func unsubscribeURL(raw string) (string, error) {
 		return "", fmt.Errorf("unsubscribe link %q: characters not allowed in a header", raw)
 	}
 	return raw, nil
+}
+
+// displayName makes a person's name safe for an address header: one line of
+// valid UTF-8 without backslashes or double quotes, which the RFC 2047
+// encoder would pass through into the encoded word where mail readers
+// cannot parse them. The body of the message shows the name as given.
+func displayName(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if r == '\\' || r == '"' {
+			return ' '
+		}
+		return r
+	}, s)
+	return oneLine(s)
 }
