@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,14 +26,6 @@ import (
 
 // ---- a browser-like client over the real router ----
 
-type pageTestClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *pageTestClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *pageTestClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-
 // pageT0 is 2026-01-01 16:00 in Shanghai.
 var pageT0 = time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
 
@@ -42,7 +33,7 @@ type pageEnv struct {
 	t       *testing.T
 	svc     *registration.Service
 	srv     *Server
-	clock   *pageTestClock
+	clock   *apiClock
 	cookies map[string]string
 }
 
@@ -57,7 +48,7 @@ func newPageEnv(t *testing.T, cfg Config) *pageEnv {
 	if err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	clock := &pageTestClock{t: pageT0}
+	clock := &apiClock{t: pageT0}
 	svc, err := registration.NewService(ctx, store, registration.Options{Now: clock.Now, BaseURL: "http://example.test",
 		Calendar: mail.Calendar, MailFrom: "eventreg <no-reply@example.test>"})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -73,8 +72,7 @@ func (s *Service) ReminderSchedule(ctx context.Context, e *Event) ([]ReminderRep
 		r := ReminderReport{PlannedReminder: p, Planned: !p.DueAt.After(now)}
 		var err error
 		if r.Planned {
-			prefix := fmt.Sprintf("reminder.%d.%d.%d.", e.ID, int64(p.Offset/time.Second), e.StartsAt.Unix())
-			r.Outcomes, err = s.store.reminderOutcomes(ctx, e.ID, prefix)
+			r.Outcomes, err = s.store.reminderOutcomes(ctx, e.ID, reminderIDPrefix(e, p))
 		} else {
 			r.Audience, err = s.store.reminderAudience(ctx, e.ID, p.DueAt)
 		}
@@ -86,35 +84,16 @@ func (s *Service) ReminderSchedule(ctx context.Context, e *Event) ([]ReminderRep
 	return out, nil
 }
 
-// reminderAudienceSQL is the WHERE of insertReminderMessages: confirmed
-// before the reminder is due, and not opted out.
-const reminderAudienceSQL = `SELECT COUNT(*) FROM registrations
-	WHERE event_id = ? AND status = 'confirmed' AND reminders_off = ? AND confirmed_at < ?`
-
 func (s *Store) reminderAudience(ctx context.Context, eventID int64, dueAt time.Time) (int, error) {
 	var n int
-	err := sqlx.GetContext(ctx, s.r, &n, s.r.Rebind(reminderAudienceSQL), eventID, false, dueAt)
+	err := sqlx.GetContext(ctx, s.r, &n, s.r.Rebind(`SELECT COUNT(*) FROM registrations WHERE `+reminderAudience), eventID, false, dueAt)
 	return n, mapErr(err)
 }
 
 // reminderOutcomes counts the rows of one planned reminder by status; its
 // Message-IDs share the plan's prefix (see planDueReminders).
 func (s *Store) reminderOutcomes(ctx context.Context, eventID int64, idPrefix string) (map[string]int, error) {
-	rows, err := s.r.QueryxContext(ctx, s.r.Rebind(`SELECT status, COUNT(*) FROM messages
-		WHERE `+ofEvent+` AND kind = 'reminder' AND message_id LIKE ? ESCAPE '\' GROUP BY status`),
+	return s.countByStatus(ctx, `SELECT status, COUNT(*) FROM messages
+		WHERE `+ofEvent+` AND kind = 'reminder' AND message_id LIKE ? ESCAPE '\' GROUP BY status`,
 		eventID, escapeLike(idPrefix)+"%")
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, mapErr(err)
-		}
-		out[st] = n
-	}
-	return out, mapErr(rows.Err())
 }

@@ -98,8 +98,7 @@ func (s *Service) planDueReminders(ctx context.Context, now time.Time) error {
 				if err != nil || !first {
 					return err
 				}
-				prefix := fmt.Sprintf("reminder.%d.%d.%d.", e.ID, int64(p.Offset/time.Second), e.StartsAt.Unix())
-				return insertReminderMessages(ctx, tx, e.ID, p, prefix, "@"+s.host, now)
+				return insertReminderMessages(ctx, tx, e.ID, p, reminderIDPrefix(e, p), "@"+s.host, now)
 			})
 			if err != nil {
 				return fmt.Errorf("plan reminder of event %d: %w", e.ID, err)

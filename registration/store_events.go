@@ -177,21 +177,7 @@ func (s *Store) SignupTimes(ctx context.Context, eventID int64) ([]time.Time, er
 
 // EmailCounts tallies an event's outbox rows by status.
 func (s *Store) EmailCounts(ctx context.Context, eventID int64) (map[string]int, error) {
-	rows, err := s.r.QueryxContext(ctx, s.r.Rebind(`SELECT status, COUNT(*) FROM messages WHERE `+ofEvent+` GROUP BY status`), eventID)
-	if err != nil {
-		return nil, mapErr(err)
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var st string
-		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, mapErr(err)
-		}
-		out[st] = n
-	}
-	return out, mapErr(rows.Err())
+	return s.countByStatus(ctx, `SELECT status, COUNT(*) FROM messages WHERE `+ofEvent+` GROUP BY status`, eventID)
 }
 
 // eventGuard takes a seat when one is left: the capacity rule lives in this

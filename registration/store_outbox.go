@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 
@@ -174,6 +175,16 @@ func insertReminderPlan(ctx context.Context, tx *sqlx.Tx, eventID int64, p Plann
 	return n == 1, mapErr(err)
 }
 
+// reminderAudience is who gets a reminder when it is planned: confirmed
+// before it fell due, and not opted out. Arguments: event id, false, due time.
+const reminderAudience = `event_id = ? AND status = 'confirmed' AND reminders_off = ? AND confirmed_at < ?`
+
+// reminderIDPrefix starts the Message-ID of every row of one planned
+// reminder (event, offset, start), so the rows of a plan can be found again.
+func reminderIDPrefix(e *Event, p PlannedReminder) string {
+	return fmt.Sprintf("reminder.%d.%d.%d.", e.ID, int64(p.Offset/time.Second), e.StartsAt.Unix())
+}
+
 // insertReminderMessages queues one reminder per registrant confirmed before
 // it fell due, in one statement. Message-IDs are derived from the plan and the
 // registration, so they are stable.
@@ -181,16 +192,19 @@ func insertReminderMessages(ctx context.Context, tx *sqlx.Tx, eventID int64, p P
 	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO messages (event_id, registration_id, kind, status, due_at,
 		offset_seconds, position, message_id, created_at, updated_at)
 		SELECT event_id, id, 'reminder', 'pending', ?, ?, 0, CAST(? AS TEXT) || CAST(id AS TEXT) || CAST(? AS TEXT), ?, ?
-		FROM registrations
-		WHERE event_id = ? AND status = 'confirmed' AND reminders_off = ? AND confirmed_at < ?
-		ORDER BY id`),
+		FROM registrations WHERE `+reminderAudience+` ORDER BY id`),
 		p.DueAt, int64(p.Offset/time.Second), idPrefix, idSuffix, now, now, eventID, false, p.DueAt)
 	return mapErr(err)
 }
 
 // OutboxCounts tallies every outbox row by status.
 func (s *Store) OutboxCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := s.r.QueryxContext(ctx, `SELECT status, COUNT(*) FROM messages GROUP BY status`)
+	return s.countByStatus(ctx, `SELECT status, COUNT(*) FROM messages GROUP BY status`)
+}
+
+// countByStatus runs a "SELECT status, COUNT(*) … GROUP BY status" query.
+func (s *Store) countByStatus(ctx context.Context, query string, args ...any) (map[string]int, error) {
+	rows, err := s.r.QueryxContext(ctx, s.r.Rebind(query), args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
