@@ -533,11 +533,23 @@ func TestWorkerStopsAndReleasesLeases(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("worker did not stop")
 	}
-	// A lease left by this worker id is released on stop.
-	if _, err := svc.store.claim(context.Background(), w.id+"/99", svc.clock(), svc.clock().Add(time.Hour), 10); err != nil {
+	// A lease this worker still holds when it stops is handed back: a row
+	// claimed under its id is pending again once Run returns.
+	signup(svc, "stop", "t@example.com")
+	held, err := svc.store.claim(context.Background(), w.id+"/99", svc.clock(), svc.clock().Add(time.Hour), 10)
+	if err != nil || len(held) != 1 {
+		t.Fatalf("claim: %d %v", len(held), err)
+	}
+	stopped, cancelNow := context.WithCancel(context.Background())
+	cancelNow()
+	if err := w.Run(stopped); err != nil {
 		t.Fatal(err)
 	}
-	if err := svc.store.releaseLeases(context.Background(), w.id, svc.clock()); err != nil {
-		t.Fatal(err)
+	e, _ := svc.Event(context.Background(), "stop")
+	for status, want := range map[string]int{MsgSending: 0, MsgPending: 1} {
+		rows, err := svc.Store().Messages(context.Background(), MessageFilter{EventID: e.ID, Status: status, Limit: 10})
+		if err != nil || len(rows) != want {
+			t.Errorf("%s rows after stop: %d, want %d (%v)", status, len(rows), want, err)
+		}
 	}
 }
