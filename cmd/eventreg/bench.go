@@ -228,6 +228,42 @@ type result struct {
 	lat     []time.Duration
 	codes   map[int]int
 	errors  int
+	// What the measured run cost, per answer: the server's CPU and bytes
+	// written to disk (0 when the server is not our child), and the load
+	// generator's own CPU.
+	serverCPU, genCPU time.Duration
+	written           float64
+}
+
+// procUsage is a process's CPU time so far and bytes it caused to be written to disk.
+type procUsage struct {
+	cpu     time.Duration
+	written int64
+}
+
+// usageOf reads the usage of process pid from /proc (Linux); a zero usage elsewhere.
+func usageOf(pid int) procUsage {
+	var u procUsage
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+		// Fields after the parenthesised command: utime and stime are the
+		// 12th and 13th, in clock ticks of 1/100 s.
+		if i := bytes.LastIndexByte(b, ')'); i > 0 {
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) > 12 {
+				ut, _ := strconv.ParseInt(f[11], 10, 64)
+				st, _ := strconv.ParseInt(f[12], 10, 64)
+				u.cpu = time.Duration(ut+st) * 10 * time.Millisecond
+			}
+		}
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid)); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "write_bytes: "); ok {
+				u.written, _ = strconv.ParseInt(v, 10, 64)
+			}
+		}
+	}
+	return u
 }
 
 func (r *result) rate() float64 { return float64(r.n) / r.elapsed.Seconds() }
@@ -252,7 +288,13 @@ func (r *result) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "%-10s %9.0f req/s  p50 %6.2fms  p95 %6.2fms  p99 %6.2fms  n=%d  codes: %s  errors: %d\n",
 		r.name, r.rate(), ms(r.pct(0.50)), ms(r.pct(0.95)), ms(r.pct(0.99)), r.n, strings.Join(cs, " "), r.errors)
+	if r.n > 0 && r.serverCPU > 0 {
+		fmt.Fprintf(w, "%-10s per answer: server CPU %.0fµs, disk written %.1f KiB; load generator CPU %.0fµs\n",
+			"", us(r.serverCPU)/float64(r.n), r.written/float64(r.n)/1024, us(r.genCPU)/float64(r.n))
+	}
 }
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
@@ -455,7 +497,7 @@ func getRequests(url string) request {
 }
 
 // loadOn measures the mode's load on the server at base.
-func loadOn(ctx context.Context, o *benchOptions, name, base, token string, bare bool) (*result, error) {
+func loadOn(ctx context.Context, o *benchOptions, name, base, token string, pid int, bare bool) (*result, error) {
 	tag := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 	var next request
 	switch o.mode {
@@ -482,7 +524,14 @@ func loadOn(ctx context.Context, o *benchOptions, name, base, token string, bare
 	}
 	// A short warm-up, then the measured run.
 	drive(ctx, name, o.conns, min(time.Second, o.duration/5), next)
-	return drive(ctx, name, o.conns, o.duration, next), nil
+	before, genBefore := usageOf(pid), usageOf(os.Getpid())
+	r := drive(ctx, name, o.conns, o.duration, next)
+	if pid != 0 {
+		after, genAfter := usageOf(pid), usageOf(os.Getpid())
+		r.serverCPU, r.written = after.cpu-before.cpu, float64(after.written-before.written)
+		r.genCPU = genAfter.cpu - genBefore.cpu
+	}
+	return r, nil
 }
 
 func benchLoad(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) error {
@@ -492,6 +541,7 @@ func benchLoad(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) e
 	}
 	defer cleanup()
 	var base string
+	pid := 0
 	if o.url != "" {
 		base = o.url
 	} else {
@@ -500,10 +550,10 @@ func benchLoad(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) e
 			return err
 		}
 		defer c.stop()
-		base = c.url
+		base, pid = c.url, c.cmd.Process.Pid
 		fmt.Fprintf(stdout, "started eventreg (pid %d) in %s, ready after %s\n", c.cmd.Process.Pid, dir, ready.Round(time.Millisecond))
 	}
-	r, err := loadOn(ctx, o, "eventreg", base, o.adminToken, false)
+	r, err := loadOn(ctx, o, "eventreg", base, o.adminToken, pid, false)
 	if err != nil {
 		return err
 	}
@@ -524,7 +574,7 @@ func benchLoad(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) e
 		return err
 	}
 	defer bc.stop()
-	b, err := loadOn(ctx, o, "baseline", bc.url, "", true)
+	b, err := loadOn(ctx, o, "baseline", bc.url, "", bc.cmd.Process.Pid, true)
 	if err != nil {
 		return err
 	}
