@@ -20,6 +20,7 @@ const maxBatch = 64
 // by every sign-up; refusals are the only failures a sign-up expects.)
 type batcher struct {
 	db      *sqlx.DB
+	bulk    func(ctx context.Context, tx *sqlx.Tx, items []*batchItem) error
 	queue   chan *batchItem
 	stop    chan struct{}
 	done    chan struct{}
@@ -30,19 +31,24 @@ type batcher struct {
 type batchItem struct {
 	ctx context.Context
 	fn  func(ctx context.Context, tx *sqlx.Tx) error
-	err chan error
+	// signup, when set, is a plain sign-up that bulk may write together with
+	// the others of the batch; fn runs only for those bulk leaves unhandled.
+	signup *bulkSignup
+	err    chan error
 }
 
-func newBatcher(db *sqlx.DB) *batcher {
-	return &batcher{db: db, queue: make(chan *batchItem, 4*maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
+// newBatcher makes the group commit of db. bulk, when not nil, runs first in
+// each shared transaction and writes the plain sign-ups it can together.
+func newBatcher(db *sqlx.DB, bulk func(ctx context.Context, tx *sqlx.Tx, items []*batchItem) error) *batcher {
+	return &batcher{db: db, bulk: bulk, queue: make(chan *batchItem, 4*maxBatch), stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // do runs fn inside a shared transaction and returns once it is committed.
 // fn gets a context that is never cancelled: interrupting a statement would
 // abort the transaction that other writers share.
-func (b *batcher) do(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+func (b *batcher) do(ctx context.Context, fn func(ctx context.Context, tx *sqlx.Tx) error, signup *bulkSignup) error {
 	b.started.Do(func() { go b.loop() })
-	it := &batchItem{ctx: ctx, fn: fn, err: make(chan error, 1)}
+	it := &batchItem{ctx: ctx, fn: fn, signup: signup, err: make(chan error, 1)}
 	select {
 	case b.queue <- it:
 	case <-b.stop:
@@ -85,6 +91,7 @@ func (b *batcher) loop() {
 	}
 }
 
+
 // drain answers whatever is still queued at shutdown.
 func (b *batcher) drain() {
 	for {
@@ -110,20 +117,36 @@ func (b *batcher) run(items []*batchItem) {
 		}
 		return
 	}
+	alone := func() {
+		// A piece may have written half its work: give up the shared
+		// transaction and run each piece alone, so that one failure fails
+		// only its own request.
+		_ = tx.Rollback()
+		for _, it := range items {
+			if it.signup != nil {
+				it.signup.handled, it.signup.res, it.signup.err = false, nil, nil
+			}
+			it.err <- b.single(it)
+		}
+	}
+	if b.bulk != nil {
+		if err := b.bulk(context.Background(), tx, items); err != nil {
+			alone()
+			return
+		}
+	}
 	for i, it := range items {
+		if it.signup != nil && it.signup.handled {
+			errs[i] = it.signup.err
+			continue
+		}
 		if err := it.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
 		}
 		err := it.fn(context.WithoutCancel(it.ctx), tx)
 		if err != nil && !refusedCleanly(err) {
-			// The piece may have written half its work: give up the shared
-			// transaction and run each piece alone, so that one failure
-			// fails only its own request.
-			_ = tx.Rollback()
-			for _, it := range items {
-				it.err <- b.single(it)
-			}
+			alone()
 			return
 		}
 		errs[i] = err

@@ -77,10 +77,11 @@ func NewService(ctx context.Context, store *Store, opts Options) (*Service, erro
 	if u, err := url.Parse(opts.BaseURL); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
 	}
+	svc := &Service{store: store, opts: opts, secret: key, host: host}
 	if store.engine == SQLite && store.batch == nil {
-		store.batch = newBatcher(store.w)
+		store.batch = newBatcher(store.w, svc.signupBulk)
 	}
-	return &Service{store: store, opts: opts, secret: key, host: host}, nil
+	return svc, nil
 }
 
 // Store returns the store, for reads the HTTP layer makes directly.
@@ -315,7 +316,14 @@ func (s *Service) Signup(ctx context.Context, slug string, in SignupInput, idemK
 		return err
 	}
 	if s.store.batch != nil {
-		err = s.store.batch.do(ctx, work)
+		var bulk *bulkSignup
+		if idemKey == "" {
+			bulk = &bulkSignup{e: e, in: in, emailNorm: strings.ToLower(in.Email), now: now}
+		}
+		err = s.store.batch.do(ctx, work, bulk)
+		if bulk != nil && bulk.handled && err == nil {
+			res = bulk.res
+		}
 	} else {
 		err = s.store.tx(ctx, func(tx *sqlx.Tx) error { return work(ctx, tx) })
 		if errors.Is(err, errDuplicate) {
@@ -465,9 +473,8 @@ func (s *Service) signupOrRepeat(ctx context.Context, tx *sqlx.Tx, e *Event, in 
 	if err := insertRegistration(ctx, tx, r); err != nil {
 		return nil, err
 	}
-	res := &SignupResult{ID: r.ID, Status: r.Status, Code: 201, Token: s.ManageToken(r.ID)}
-	res.ManageURL = s.URL("/r/" + res.Token)
-	res.CalendarURL = s.URL("/api/v1/registrations/" + res.Token + "/calendar.ics")
+	res := &SignupResult{Status: r.Status, Code: 201}
+	s.fillCreated(res, r.ID)
 	if r.Status == RegConfirmed {
 		if err := s.planConfirmed(ctx, tx, e, r, KindConfirmation, now); err != nil {
 			return nil, err
@@ -480,6 +487,13 @@ func (s *Service) signupOrRepeat(ctx context.Context, tx *sqlx.Tx, e *Event, in 
 	}
 	res.WaitlistPosition = &pos
 	return res, s.queue(ctx, tx, e, r, KindWaitlisted, now, pos)
+}
+
+// fillCreated completes the answer to a new registration id.
+func (s *Service) fillCreated(res *SignupResult, id int64) {
+	res.ID, res.Token = id, s.ManageToken(id)
+	res.ManageURL = s.URL("/r/" + res.Token)
+	res.CalendarURL = s.URL("/api/v1/registrations/" + res.Token + "/calendar.ics")
 }
 
 // repeat answers a second sign-up by the same email: the current status only,

@@ -71,7 +71,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	// FULL: a sign-up acknowledged is a sign-up kept, even on power loss; the
 	// group commit of sign-ups makes that cheap.
 	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_stmt_cache_size=64"
-	w, err := sqlx.Open("sqlite3", "file:"+escapePath(path)+"?"+common+"&_txlock=immediate")
+	w, err := sqlx.Open(sqliteDriver, "file:"+escapePath(path)+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -82,7 +82,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r, err := sqlx.Open("sqlite3", "file:"+escapePath(path)+"?"+common+"&_query_only=1")
+	r, err := sqlx.Open(sqliteDriver, "file:"+escapePath(path)+"?"+common+"&_query_only=1")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -92,6 +92,21 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	s := &Store{engine: SQLite, w: w, r: r, path: path}
 	return s, nil
+}
+
+// sqliteDriver is go-sqlite3 with the settings its DSN cannot carry, made on
+// every new connection.
+const sqliteDriver = "eventreg-sqlite3"
+
+func init() {
+	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		// Statement journals (the undo of one multi-row statement inside a
+		// transaction) in memory: on disk they cost as many writes as the
+		// WAL itself.
+		_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
+		return err
+	}})
+	sqlx.BindDriver(sqliteDriver, sqlx.QUESTION)
 }
 
 // defaultPoolSize is the number of PostgreSQL connections per instance,

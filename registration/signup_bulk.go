@@ -1,0 +1,320 @@
+package registration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// bulkSignup is a plain sign-up (no Idempotency-Key) waiting in a group
+// commit. signupBulk writes many of them with a few multi-row statements; one
+// it cannot decide alone (a repeat, a second sign-up of the same email in the
+// batch) it leaves to its item's own function, which runs after.
+type bulkSignup struct {
+	e         *Event // as read before the transaction, for its id
+	in        SignupInput
+	emailNorm string
+	now       time.Time
+
+	handled bool // written (res) or refused (err) by signupBulk
+	res     *SignupResult
+	err     error
+}
+
+// liveKey names a live registration: one per event and email.
+type liveKey struct {
+	event int64
+	email string
+}
+
+// delta is what a batch adds to an event's counters.
+type delta struct{ confirmed, waitlisted int }
+
+// signupBulk decides and writes the plain sign-ups of a batch inside tx, in
+// their order of arrival, under every rule of the one-by-one path: the event
+// read again inside the write transaction decides openness, seat or waitlist;
+// the capacity CHECK and the unique index of live registrations still guard
+// the rows. An error leaves tx to be rolled back.
+func (s *Service) signupBulk(ctx context.Context, tx *sqlx.Tx, items []*batchItem) error {
+	var todo []*bulkSignup
+	for _, it := range items {
+		if it.signup != nil && it.ctx.Err() == nil {
+			todo = append(todo, it.signup)
+		}
+	}
+	if len(todo) < 2 {
+		return nil // the one-by-one path is as fast for one
+	}
+	events, err := freshCounters(ctx, tx, todo)
+	if err != nil {
+		return err
+	}
+	live, err := liveEmails(ctx, tx, todo)
+	if err != nil {
+		return err
+	}
+	seen := make(map[liveKey]bool, len(todo))
+	deltas := map[int64]*delta{}
+	var regs []*Registration
+	var pending []*bulkSignup
+	for _, b := range todo {
+		k := liveKey{b.e.ID, b.emailNorm}
+		if live[k] || seen[k] {
+			continue // a repeat: its own function answers it, after this batch
+		}
+		e := events[b.e.ID]
+		if e == nil {
+			b.handled, b.err = true, ErrNotFound
+			continue
+		}
+		if err := refusal(e, b.now); err != nil {
+			b.handled, b.err = true, err
+			continue
+		}
+		seen[k] = true
+		d := deltas[e.ID]
+		if d == nil {
+			d = &delta{}
+			deltas[e.ID] = d
+		}
+		r := &Registration{
+			EventID: e.ID, Name: b.in.Name, Email: b.in.Email, EmailNorm: b.emailNorm, Company: b.in.Company,
+			JobTitle: b.in.JobTitle, Phone: b.in.Phone, Question: b.in.Question, Locale: b.in.Locale,
+			Consent: b.in.Consent, CreatedAt: b.now, UpdatedAt: b.now, NotifiedAt: &b.now,
+		}
+		res := &SignupResult{Code: 201}
+		// refusal passed: a seat is left, or the waitlist takes the rest.
+		if e.Capacity == nil || e.Confirmed < *e.Capacity {
+			e.Confirmed++
+			d.confirmed++
+			r.Status, r.ConfirmedAt = RegConfirmed, &b.now
+		} else {
+			e.Waitlisted++
+			d.waitlisted++
+			r.Status = RegWaitlisted
+			pos := e.Waitlisted // last in line: everyone waitlisted is ahead
+			res.WaitlistPosition = &pos
+		}
+		res.Status = r.Status
+		b.res = res
+		regs = append(regs, r)
+		pending = append(pending, b)
+	}
+	if len(regs) == 0 {
+		return nil
+	}
+	if err := addCounterDeltas(ctx, tx, deltas); err != nil {
+		return err
+	}
+	if err := insertRegistrations(ctx, tx, regs); err != nil {
+		return err
+	}
+	msgs := make([]*Message, len(regs))
+	for i, r := range regs {
+		b := pending[i]
+		kind, pos := KindConfirmation, 0
+		if r.Status == RegWaitlisted {
+			kind, pos = KindWaitlisted, *b.res.WaitlistPosition
+		}
+		msgs[i] = &Message{EventID: r.EventID, RegistrationID: r.ID, Kind: kind, Status: MsgPending, DueAt: b.now,
+			Position: pos, MessageID: s.newMessageID(kind), CreatedAt: b.now, UpdatedAt: b.now}
+	}
+	if err := insertMessages(ctx, tx, msgs); err != nil {
+		return err
+	}
+	for i, b := range pending {
+		s.fillCreated(b.res, regs[i].ID)
+		b.handled = true
+	}
+	return nil
+}
+
+// freshCounters reads, inside the write transaction, what the sign-up rule
+// needs of the events of a batch: state, window, capacity and counters.
+func freshCounters(ctx context.Context, tx *sqlx.Tx, todo []*bulkSignup) (map[int64]*Event, error) {
+	ids := make([]any, 0, len(todo))
+	have := map[int64]bool{}
+	for _, b := range todo {
+		if !have[b.e.ID] {
+			have[b.e.ID] = true
+			ids = append(ids, b.e.ID)
+		}
+	}
+	ids = padded(ids, 1)
+	rows, err := tx.QueryContext(ctx, `SELECT id, state, registration_opens_at, registration_closes_at, ends_at,
+		capacity, waitlist, confirmed, waitlisted FROM events WHERE id IN (`+placeholders(len(ids), 1)+`)`, ids...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := make(map[int64]*Event, len(have))
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.ID, &e.State, &e.RegistrationOpensAt, &e.RegistrationClosesAt, &e.EndsAt,
+			&e.Capacity, &e.Waitlist, &e.Confirmed, &e.Waitlisted); err != nil {
+			return nil, mapErr(err)
+		}
+		out[e.ID] = &e
+	}
+	return out, mapErr(rows.Err())
+}
+
+// liveEmails finds which (event, email) pairs of a batch already have a live
+// registration, with one lookup of the unique index per pair.
+func liveEmails(ctx context.Context, tx *sqlx.Tx, todo []*bulkSignup) (map[liveKey]bool, error) {
+	args := make([]any, 0, 2*len(todo))
+	for _, b := range todo {
+		args = append(args, b.e.ID, b.emailNorm)
+	}
+	args = padded(args, 2)
+	rows, err := tx.QueryContext(ctx, `SELECT r.event_id, r.email_norm FROM (VALUES `+placeholders(len(args)/2, 2)+`) AS v
+		JOIN registrations r ON r.event_id = v.column1 AND r.email_norm = v.column2 AND r.status <> 'cancelled'`, args...)
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	defer rows.Close()
+	out := map[liveKey]bool{}
+	for rows.Next() {
+		var k liveKey
+		if err := rows.Scan(&k.event, &k.email); err != nil {
+			return nil, mapErr(err)
+		}
+		out[k] = true
+	}
+	return out, mapErr(rows.Err())
+}
+
+// addCounterDeltas adds the seats and waitlist places a batch took, one
+// statement for all its events. The capacity CHECK still holds the line.
+func addCounterDeltas(ctx context.Context, tx *sqlx.Tx, deltas map[int64]*delta) error {
+	args := make([]any, 0, 3*len(deltas))
+	for id, d := range deltas {
+		args = append(args, id, d.confirmed, d.waitlisted)
+	}
+	return inChunks(len(deltas), func(lo, hi int) error {
+		_, err := tx.ExecContext(ctx, `UPDATE events SET confirmed = confirmed + v.column2, waitlisted = waitlisted + v.column3
+			FROM (VALUES `+placeholders(hi-lo, 3)+`) AS v WHERE events.id = v.column1`, args[3*lo:3*hi]...)
+		return mapErr(err)
+	})
+}
+
+// insertRegistrations inserts rows in order and sets their ids. A multi-row
+// INSERT takes consecutive rowids in the order of its VALUES; the ids that
+// RETURNING gives are checked to be just that.
+func insertRegistrations(ctx context.Context, tx *sqlx.Tx, regs []*Registration) error {
+	const cols = 15
+	return inChunks(len(regs), func(lo, hi int) error {
+		args := make([]any, 0, cols*(hi-lo))
+		for _, r := range regs[lo:hi] {
+			args = append(args, r.EventID, r.Status, r.Name, r.Email, r.EmailNorm, r.Company, r.JobTitle, r.Phone,
+				r.Question, r.Locale, r.Consent, r.CreatedAt, r.UpdatedAt, r.ConfirmedAt, r.NotifiedAt)
+		}
+		rows, err := tx.QueryContext(ctx, multiRow(insertRegistrationSQL, hi-lo, cols), args...)
+		if err != nil {
+			return mapErr(err)
+		}
+		defer rows.Close()
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return mapErr(err)
+			}
+			ids = append(ids, id)
+		}
+		if err := rows.Err(); err != nil {
+			return mapErr(err)
+		}
+		if len(ids) != hi-lo {
+			return fmt.Errorf("insert registrations: %d ids for %d rows", len(ids), hi-lo)
+		}
+		first := ids[0]
+		for _, id := range ids {
+			first = min(first, id)
+		}
+		for i, r := range regs[lo:hi] {
+			r.ID = first + int64(i)
+		}
+		for _, id := range ids {
+			if id < first || id >= first+int64(hi-lo) {
+				return fmt.Errorf("insert registrations: ids not consecutive")
+			}
+		}
+		return nil
+	})
+}
+
+// insertMessages writes outbox rows with multi-row INSERTs.
+func insertMessages(ctx context.Context, tx *sqlx.Tx, msgs []*Message) error {
+	const cols = 10
+	return inChunks(len(msgs), func(lo, hi int) error {
+		args := make([]any, 0, cols*(hi-lo))
+		for _, m := range msgs[lo:hi] {
+			args = append(args, m.EventID, m.RegistrationID, m.Kind, m.Status, m.DueAt, m.OffsetSeconds,
+				m.Position, m.MessageID, m.CreatedAt, m.UpdatedAt)
+		}
+		_, err := tx.ExecContext(ctx, multiRow(insertMessageSQL, hi-lo, cols), args...)
+		return mapErr(err)
+	})
+}
+
+// multiRow turns a one-row INSERT … VALUES (?, …) statement into one of rows rows.
+func multiRow(insert string, rows, cols int) string {
+	one := "VALUES " + placeholders(1, cols)
+	if !strings.Contains(insert, one) {
+		panic("multiRow: no " + one + " in statement")
+	}
+	return strings.Replace(insert, one, "VALUES "+placeholders(rows, cols), 1)
+}
+
+// chunkSizes are the row counts of multi-row statements: a few shapes that
+// the prepared-statement cache keeps, whatever the size of a batch.
+var chunkSizes = [...]int{64, 16, 4, 1}
+
+// inChunks calls fn for consecutive ranges of n rows, each of a chunk size.
+func inChunks(n int, fn func(lo, hi int) error) error {
+	for lo := 0; lo < n; {
+		size := 1
+		for _, c := range chunkSizes {
+			if n-lo >= c {
+				size = c
+				break
+			}
+		}
+		if err := fn(lo, lo+size); err != nil {
+			return err
+		}
+		lo += size
+	}
+	return nil
+}
+
+// padded repeats the last group of width args until the groups number a
+// chunk size, for lookups where a repeated key changes nothing.
+func padded(args []any, width int) []any {
+	n := len(args) / width
+	size := chunkSizes[0]
+	for _, c := range chunkSizes {
+		if c >= n {
+			size = c
+		}
+	}
+	last := args[len(args)-width:]
+	for len(args)/width < size {
+		args = append(args, last...)
+	}
+	return args
+}
+
+// placeholders is "(?, ?), (?, ?)" for rows groups of width; a lone "?, ?"
+// list when width is 1.
+func placeholders(rows, width int) string {
+	group := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
+	if width == 1 {
+		group = "?"
+	}
+	return strings.TrimSuffix(strings.Repeat(group+", ", rows), ", ")
+}
