@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
 
 // maxBatch bounds how many writes share one commit.
 const maxBatch = 64
+
+var gatherFor = 300 * time.Microsecond
 
 // batcher is group commit: writers hand their work to one goroutine that runs
 // everything waiting inside one transaction and answers each after the single
@@ -87,10 +90,22 @@ func (b *batcher) loop() {
 				break collect
 			}
 		}
+		if n := len(items); n > 1 && n < maxBatch/2 {
+			t := time.NewTimer(gatherFor)
+		gather:
+			for len(items) < maxBatch {
+				select {
+				case it := <-b.queue:
+					items = append(items, it)
+				case <-t.C:
+					break gather
+				}
+			}
+			t.Stop()
+		}
 		b.run(items)
 	}
 }
-
 
 // drain answers whatever is still queued at shutdown.
 func (b *batcher) drain() {

@@ -305,37 +305,55 @@ func (s *Service) Signup(ctx context.Context, slug string, in SignupInput, idemK
 	if err := refusal(e, now); err != nil && idemKey == "" {
 		return nil, err
 	}
-	var fp string
-	if idemKey != "" {
-		fp = fingerprint(in)
-	}
-	var res *SignupResult
-	work := func(ctx context.Context, tx *sqlx.Tx) error {
-		var err error
-		res, err = s.signupTx(ctx, tx, e, in, idemKey, fp, now)
-		return err
-	}
+	w := s.newSignupWork(e, in, idemKey, now)
 	if s.store.batch != nil {
-		var bulk *bulkSignup
-		if idemKey == "" {
-			bulk = &bulkSignup{e: e, in: in, emailNorm: strings.ToLower(in.Email), now: now}
-		}
-		err = s.store.batch.do(ctx, work, bulk)
-		if bulk != nil && bulk.handled && err == nil {
-			res = bulk.res
-		}
+		err = s.store.batch.do(ctx, w.fn, w.bulk)
 	} else {
-		err = s.store.tx(ctx, func(tx *sqlx.Tx) error { return work(ctx, tx) })
+		err = s.store.tx(ctx, func(tx *sqlx.Tx) error { return w.fn(ctx, tx) })
 		if errors.Is(err, errDuplicate) {
 			// Another instance inserted the same email between our check and
 			// our insert; the unique index refused ours. Answer as a repeat.
-			err = s.store.tx(ctx, func(tx *sqlx.Tx) error { return work(ctx, tx) })
+			err = s.store.tx(ctx, func(tx *sqlx.Tx) error { return w.fn(ctx, tx) })
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	return res, nil
+	return w.result(), nil
+}
+
+// signupWork is one sign-up as a transaction runs it: fn, the one-by-one
+// path, and bulk (nil with an Idempotency-Key), the way a group commit may
+// write it together with others instead.
+type signupWork struct {
+	fn   func(ctx context.Context, tx *sqlx.Tx) error
+	bulk *bulkSignup
+	res  *SignupResult // set by fn
+}
+
+func (s *Service) newSignupWork(e *Event, in SignupInput, idemKey string, now time.Time) *signupWork {
+	var fp string
+	if idemKey != "" {
+		fp = fingerprint(in)
+	}
+	w := &signupWork{}
+	w.fn = func(ctx context.Context, tx *sqlx.Tx) error {
+		var err error
+		w.res, err = s.signupTx(ctx, tx, e, in, idemKey, fp, now)
+		return err
+	}
+	if idemKey == "" {
+		w.bulk = &bulkSignup{e: e, in: in, emailNorm: strings.ToLower(in.Email), now: now}
+	}
+	return w
+}
+
+// result is the answer of a sign-up that ran without error.
+func (w *signupWork) result() *SignupResult {
+	if w.bulk != nil && w.bulk.handled {
+		return w.bulk.res
+	}
+	return w.res
 }
 
 // eventCacheFor is how long the sign-up path trusts an event it read. The

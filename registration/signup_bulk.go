@@ -201,47 +201,32 @@ func addCounterDeltas(ctx context.Context, tx *sqlx.Tx, deltas map[int64]*delta)
 	})
 }
 
-// insertRegistrations inserts rows in order and sets their ids. A multi-row
-// INSERT takes consecutive rowids in the order of its VALUES; the ids that
-// RETURNING gives are checked to be just that.
+// insertRegistrations inserts rows in order and sets their ids. SQLite gives
+// each new row of a rowid table the largest rowid so far plus one, so the
+// rows of one multi-row INSERT take consecutive ids ending at the last
+// insert rowid.
 func insertRegistrations(ctx context.Context, tx *sqlx.Tx, regs []*Registration) error {
 	const cols = 15
+	insert := strings.TrimSuffix(strings.TrimSpace(insertRegistrationSQL), "RETURNING id")
 	return inChunks(len(regs), func(lo, hi int) error {
 		args := make([]any, 0, cols*(hi-lo))
 		for _, r := range regs[lo:hi] {
 			args = append(args, r.EventID, r.Status, r.Name, r.Email, r.EmailNorm, r.Company, r.JobTitle, r.Phone,
 				r.Question, r.Locale, r.Consent, r.CreatedAt, r.UpdatedAt, r.ConfirmedAt, r.NotifiedAt)
 		}
-		rows, err := tx.QueryContext(ctx, multiRow(insertRegistrationSQL, hi-lo, cols), args...)
+		res, err := tx.ExecContext(ctx, multiRow(insert, hi-lo, cols), args...)
 		if err != nil {
 			return mapErr(err)
 		}
-		defer rows.Close()
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return mapErr(err)
-			}
-			ids = append(ids, id)
-		}
-		if err := rows.Err(); err != nil {
+		last, err := res.LastInsertId()
+		if err != nil {
 			return mapErr(err)
 		}
-		if len(ids) != hi-lo {
-			return fmt.Errorf("insert registrations: %d ids for %d rows", len(ids), hi-lo)
-		}
-		first := ids[0]
-		for _, id := range ids {
-			first = min(first, id)
+		if n, err := res.RowsAffected(); err != nil || n != int64(hi-lo) {
+			return fmt.Errorf("insert registrations: %d rows of %d (%v)", n, hi-lo, err)
 		}
 		for i, r := range regs[lo:hi] {
-			r.ID = first + int64(i)
-		}
-		for _, id := range ids {
-			if id < first || id >= first+int64(hi-lo) {
-				return fmt.Errorf("insert registrations: ids not consecutive")
-			}
+			r.ID = last - int64(hi-lo-1-i)
 		}
 		return nil
 	})
