@@ -118,5 +118,11 @@ func logger(c *gin.Context) *slog.Logger {
 	if l, ok := c.Get(loggerKey); ok {
 		return l.(*slog.Logger)
 	}
+	if v, ok := c.Get(requestKey); ok {
+		info := v.(*requestInfo)
+		l := info.log.With("request_id", info.id)
+		c.Set(loggerKey, l)
+		return l
+	}
 	return slog.Default()
 }

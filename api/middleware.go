@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"mime"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -19,37 +21,63 @@ import (
 )
 
 const (
-	maxBody   = 64 << 10
-	loggerKey = "logger"
-	userKey   = "organizer"
+	maxBody    = 64 << 10
+	loggerKey  = "logger"
+	requestKey = "request"
+	userKey    = "organizer"
 )
 
 var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
-// requestLog gives every request an id (kept from X-Request-ID when sane), a
-// logger carrying it, and one log line when it ends.
+// requestIDs makes request ids: a random prefix per process, so that ids of
+// instances and restarts do not meet, then a counter.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newRequestIDs() *requestIDs {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return &requestIDs{prefix: hex.EncodeToString(b) + "-"}
+}
+
+func (r *requestIDs) next() string {
+	return r.prefix + strconv.FormatUint(r.n.Add(1), 36)
+}
+
+// requestLog gives every request an id (kept from X-Request-ID when sane)
+// and one log line when it ends. Handlers that log get, through logger(c), a
+// logger carrying the id; it is made only for them.
 func (s *Server) requestLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-ID")
 		if !requestIDRE.MatchString(id) {
-			b := make([]byte, 8)
-			_, _ = rand.Read(b)
-			id = hex.EncodeToString(b)
+			id = s.ids.next()
 		}
 		c.Header("X-Request-ID", id)
-		l := s.log.With("request_id", id)
-		c.Set(loggerKey, l)
+		c.Set(requestKey, &requestInfo{id: id, log: s.log})
 		start := time.Now()
 		c.Next()
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"
 		}
+		l, attrs := s.log, []slog.Attr{slog.String("request_id", id)}
+		if v, ok := c.Get(loggerKey); ok {
+			l, attrs = v.(*slog.Logger), nil // it carries the id and what handlers added
+		}
 		// The path is logged by route: tokens in paths stay out of logs.
-		l.Info("request", "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
-			"bytes", c.Writer.Size(), "duration_ms", float64(time.Since(start).Microseconds())/1000,
-			"client", c.ClientIP())
+		l.LogAttrs(c.Request.Context(), slog.LevelInfo, "request", append(attrs, slog.String("method", c.Request.Method),
+			slog.String("route", route), slog.Int("status", c.Writer.Status()), slog.Int("bytes", c.Writer.Size()),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("client", c.ClientIP()))...)
 	}
+}
+
+// requestInfo is what requestLog keeps of a request for logger.
+type requestInfo struct {
+	id  string
+	log *slog.Logger
 }
 
 // recovery answers a panic with problem+json instead of a dropped connection.

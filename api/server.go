@@ -30,6 +30,7 @@ type Server struct {
 	svc     *registration.Service
 	cfg     Config
 	log     *slog.Logger
+	ids     *requestIDs
 	limit   *limiter
 	engine  *gin.Engine
 	pages   *pages
@@ -57,7 +58,7 @@ func New(svc *registration.Service, cfg Config) (*Server, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(svc.Store())
 	}
-	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, limit: newLimiter(cfg.SignupRate, cfg.Now), engine: e, metrics: cfg.Metrics}
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, ids: newRequestIDs(), limit: newLimiter(cfg.SignupRate, cfg.Now), engine: e, metrics: cfg.Metrics}
 	p, err := newPages(s)
 	if err != nil {
 		return nil, err

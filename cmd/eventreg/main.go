@@ -78,11 +78,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+// newLogger logs to w, as text when stderr is a terminal, else as JSON,
+// unless the configuration says which.
+func newLogger(cfg *Config, stderr, w io.Writer) *slog.Logger {
 	format := cfg.LogFormat
 	if format == "" {
 		format = "json"
-		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
 			format = "text"
 		}
 	}
@@ -136,7 +138,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stder
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
+	out := newLogWriter(stderr)
+	defer out.Close()
+	log := newLogger(cfg, stderr, out)
 	if err := templates.Check(); err != nil {
 		return fmt.Errorf("templates: %w", err)
 	}
