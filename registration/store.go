@@ -102,8 +102,10 @@ func init() {
 	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 		// Statement journals (the undo of one multi-row statement inside a
 		// transaction) in memory: on disk they cost as many writes as the
-		// WAL itself.
-		_, err := c.Exec("PRAGMA temp_store = MEMORY", nil)
+		// WAL itself. And a checkpoint every 4,000 WAL pages (16 MiB) instead
+		// of 1,000: the index pages a rush dirties over and over are copied
+		// back to the database once per checkpoint, not once per 1,000.
+		_, err := c.Exec("PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000", nil)
 		return err
 	}})
 	sqlx.BindDriver(sqliteDriver, sqlx.QUESTION)

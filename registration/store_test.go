@@ -522,3 +522,23 @@ func TestMapErr(t *testing.T) {
 		}
 	}
 }
+
+func TestSQLiteConnectionSettings(t *testing.T) {
+	store, err := Open(context.Background(), filepath.Join(t.TempDir(), "settings.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for _, db := range []*sqlx.DB{store.w, store.r} {
+		var tempStore, autoCheckpoint int
+		if err := db.Get(&tempStore, "PRAGMA temp_store"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Get(&autoCheckpoint, "PRAGMA wal_autocheckpoint"); err != nil {
+			t.Fatal(err)
+		}
+		if tempStore != 2 || autoCheckpoint != 4000 {
+			t.Errorf("temp_store %d (want 2, memory), wal_autocheckpoint %d (want 4000)", tempStore, autoCheckpoint)
+		}
+	}
+}
