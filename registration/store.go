@@ -71,7 +71,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	// FULL: a sign-up acknowledged is a sign-up kept, even on power loss; the
 	// group commit of sign-ups makes that cheap.
 	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_stmt_cache_size=64"
-	w, err := sqlx.Open(sqliteDriver, "file:"+escapePath(path)+"?"+common+"&_txlock=immediate")
+	w, err := sqlx.Open(sqliteWriter, "file:"+escapePath(path)+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -82,7 +82,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r, err := sqlx.Open(sqliteDriver, "file:"+escapePath(path)+"?"+common+"&_query_only=1")
+	r, err := sqlx.Open(sqliteReader, "file:"+escapePath(path)+"?"+common+"&_query_only=1")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
@@ -94,21 +94,29 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-// sqliteDriver is go-sqlite3 with the settings its DSN cannot carry, made on
-// every new connection.
-const sqliteDriver = "eventreg-sqlite3"
+// SQLite connections are go-sqlite3 with the settings a DSN cannot carry,
+// made on every new connection: sqliteWriter for the one writer,
+// sqliteReader for the pool of readers.
+const (
+	sqliteWriter = "eventreg-sqlite3-writer"
+	sqliteReader = "eventreg-sqlite3-reader"
+)
 
 func init() {
-	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+	sql.Register(sqliteWriter, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
 		// Statement journals (the undo of one multi-row statement inside a
 		// transaction) in memory: on disk they cost as many writes as the
-		// WAL itself. And a checkpoint every 4,000 WAL pages (16 MiB) instead
-		// of 1,000: the index pages a rush dirties over and over are copied
-		// back to the database once per checkpoint, not once per 1,000.
+		// WAL itself. (Readers keep temporary files on disk: the sort of a
+		// large export would otherwise sit in memory.) And a checkpoint
+		// every 4,000 WAL pages (16 MiB) instead of 1,000: the index pages a
+		// rush dirties over and over are copied back to the database once
+		// per checkpoint, not once per 1,000.
 		_, err := c.Exec("PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000", nil)
 		return err
 	}})
-	sqlx.BindDriver(sqliteDriver, sqlx.QUESTION)
+	sql.Register(sqliteReader, &sqlite3.SQLiteDriver{})
+	sqlx.BindDriver(sqliteWriter, sqlx.QUESTION)
+	sqlx.BindDriver(sqliteReader, sqlx.QUESTION)
 }
 
 // defaultPoolSize is the number of PostgreSQL connections per instance,

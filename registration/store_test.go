@@ -529,16 +529,23 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	for _, db := range []*sqlx.DB{store.w, store.r} {
+	for _, c := range []struct {
+		name                     string
+		db                       *sqlx.DB
+		tempStore, autoCheckpint int
+	}{
+		{"writer", store.w, 2, 4000}, // statement journals in memory
+		{"reader", store.r, 0, 1000}, // sorts of exports on disk
+	} {
 		var tempStore, autoCheckpoint int
-		if err := db.Get(&tempStore, "PRAGMA temp_store"); err != nil {
+		if err := c.db.Get(&tempStore, "PRAGMA temp_store"); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.Get(&autoCheckpoint, "PRAGMA wal_autocheckpoint"); err != nil {
+		if err := c.db.Get(&autoCheckpoint, "PRAGMA wal_autocheckpoint"); err != nil {
 			t.Fatal(err)
 		}
-		if tempStore != 2 || autoCheckpoint != 4000 {
-			t.Errorf("temp_store %d (want 2, memory), wal_autocheckpoint %d (want 4000)", tempStore, autoCheckpoint)
+		if tempStore != c.tempStore || autoCheckpoint != c.autoCheckpint {
+			t.Errorf("%s: temp_store %d, wal_autocheckpoint %d; want %d, %d", c.name, tempStore, autoCheckpoint, c.tempStore, c.autoCheckpint)
 		}
 	}
 }
