@@ -610,7 +610,9 @@ func benchCSV(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 		return signupRequests(c.url, []string{"csv"}, "csv")(w, i)
 	}
 	fill := drive(ctx, "fill", o.conns, 10*time.Minute, next)
-	fmt.Fprintf(stdout, "stored %d registrations by sign-up at %.0f/s\n", fill.codes[201], fill.rate())
+	before, _ := rss(c.cmd.Process.Pid)
+	fmt.Fprintf(stdout, "stored %d registrations by sign-up at %.0f/s; resident memory after: %.1f MiB\n",
+		fill.codes[201], fill.rate(), float64(before)/(1<<20))
 
 	var peak atomic.Int64
 	stopSampling := make(chan struct{})
