@@ -549,3 +549,42 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 		}
 	}
 }
+
+// parseStoredTime must read what go-sqlite3 writes exactly as the driver
+// itself would (time.ParseInLocation with its first layout).
+func TestParseStoredTime(t *testing.T) {
+	layout := sqlite3.SQLiteTimestampFormats[0]
+	zones := []*time.Location{time.UTC, time.FixedZone("", 8*3600), time.FixedZone("", -(3*3600 + 30*60))}
+	times := []time.Time{time.Date(2026, 1, 8, 14, 0, 0, 0, time.UTC), time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2027, 2, 28, 0, 0, 0, 120000000, time.UTC), time.Date(2026, 11, 28, 17, 14, 36, 123456000, time.UTC)}
+	for i := range 200 {
+		times = append(times, time.Unix(int64(i)*7919*3607, int64(i)*104729%1e9).UTC())
+	}
+	for _, base := range times {
+		for _, z := range zones {
+			s := base.In(z).Format(layout)
+			want, err := time.ParseInLocation(layout, s, time.UTC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := parseStoredTime(s)
+			if err != nil || !got.Equal(want) || got.Location().String() != want.Location().String() {
+				t.Fatalf("%q: got %v (%v), want %v", s, got, err, want)
+			}
+			_, gotOff := got.Zone()
+			_, wantOff := want.Zone()
+			if gotOff != wantOff {
+				t.Fatalf("%q: offset %d, want %d", s, gotOff, wantOff)
+			}
+		}
+	}
+	for _, bad := range []string{"", "2026-02-31 10:00:00+00:00", "2026-13-01 10:00:00+00:00", "yesterday"} {
+		if _, err := parseStoredTime(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+	// The driver's other layouts still read.
+	if got, err := parseStoredTime("2026-01-08T14:00:00Z"); err != nil || !got.Equal(time.Date(2026, 1, 8, 14, 0, 0, 0, time.UTC)) {
+		t.Errorf("RFC 3339: %v, %v", got, err)
+	}
+}
