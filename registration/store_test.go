@@ -252,6 +252,45 @@ func TestStore(t *testing.T) {
 			if err != nil || empty != (Counts{}) {
 				t.Errorf("counts of nothing: %+v %v", empty, err)
 			}
+
+			// Now confirmed, cancelled (ids[1]) and waitlisted rows interleave:
+			// pages and the export still come in sign-up order, each row whole.
+			seen, after = nil, 0
+			for {
+				items, _, err := store.Registrations(ctx, RegistrationFilter{EventID: e.ID, AfterID: after, Limit: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(items) == 0 {
+					break
+				}
+				for _, r := range items {
+					seen = append(seen, r.ID)
+				}
+				after = items[len(items)-1].ID
+			}
+			if fmt.Sprint(seen) != fmt.Sprint(ids) {
+				t.Errorf("pages after a cancel: %v, want %v", seen, ids)
+			}
+			var exported []*Registration
+			err = store.EachRegistration(ctx, RegistrationFilter{EventID: e.ID}, func(r *Registration) error {
+				c := *r
+				exported = append(exported, &c)
+				return nil
+			})
+			if err != nil || len(exported) != len(ids) {
+				t.Fatalf("export: %d rows, %v", len(exported), err)
+			}
+			for i, got := range exported {
+				want, err := store.RegistrationByID(ctx, ids[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				want.WaitlistPosition = 0
+				if fmt.Sprintf("%+v", *got) != fmt.Sprintf("%+v", *want) {
+					t.Errorf("exported row %d:\n got %+v\nwant %+v", i, *got, *want)
+				}
+			}
 		})
 
 		t.Run("idempotency keys", func(t *testing.T) {
