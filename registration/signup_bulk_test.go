@@ -3,6 +3,8 @@ package registration
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -207,5 +209,93 @@ func TestSignupBatchRefusesClosedAndDraft(t *testing.T) {
 	var n int
 	if err := svc.store.r.Get(&n, `SELECT COUNT(*) FROM registrations`); err != nil || n != 0 {
 		t.Errorf("%d registrations written (%v)", n, err)
+	}
+}
+
+// A rush over several events at once, some of its sign-ups repeated: every
+// event ends with its seats taken exactly, one FIFO waitlist numbered from 1,
+// counters equal to the rows, and one outbox row per registration.
+func TestSignupRushOverEvents(t *testing.T) {
+	clock := newTestClock(t0)
+	svc := newSQLiteService(t, clock)
+	ctx := context.Background()
+	start := t0.Add(48 * time.Hour).Format(time.RFC3339)
+	const events, perEvent, capacity = 5, 60, 20
+	for i := range events {
+		mustEvent(t, svc, map[string]any{"slug": fmt.Sprintf("e%d", i), "capacity": capacity, "starts_at": start})
+	}
+	var wg sync.WaitGroup
+	type answer struct {
+		slug string
+		res  *SignupResult
+	}
+	answers := make(chan answer, events*perEvent*2)
+	for i := range events * perEvent {
+		for range 1 + i%4/3 { // every fourth person signs up twice at once
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				slug := fmt.Sprintf("e%d", i%events)
+				res, err := signup(svc, slug, fmt.Sprintf("p%d@example.com", i))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				answers <- answer{slug, res}
+			}()
+		}
+	}
+	wg.Wait()
+	close(answers)
+	positions := map[string]map[int]bool{}
+	confirmed := map[string]int{}
+	for a := range answers {
+		if a.res.Duplicate {
+			continue
+		}
+		switch a.res.Status {
+		case RegConfirmed:
+			confirmed[a.slug]++
+		case RegWaitlisted:
+			if positions[a.slug] == nil {
+				positions[a.slug] = map[int]bool{}
+			}
+			if positions[a.slug][*a.res.WaitlistPosition] {
+				t.Errorf("%s: waitlist position %d given twice", a.slug, *a.res.WaitlistPosition)
+			}
+			positions[a.slug][*a.res.WaitlistPosition] = true
+		}
+	}
+	for i := range events {
+		slug := fmt.Sprintf("e%d", i)
+		e, err := svc.Store().EventBySlug(ctx, slug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts, err := svc.Store().Counts(ctx, e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := perEvent - capacity
+		if confirmed[slug] != capacity || len(positions[slug]) != want || e.Confirmed != capacity ||
+			e.Waitlisted != want || counts.Confirmed != capacity || counts.Waitlisted != want {
+			t.Errorf("%s: answers %d confirmed, %d waitlisted; counters %d/%d; rows %+v",
+				slug, confirmed[slug], len(positions[slug]), e.Confirmed, e.Waitlisted, counts)
+		}
+		for p := 1; p <= want; p++ {
+			if !positions[slug][p] {
+				t.Errorf("%s: waitlist position %d missing", slug, p)
+			}
+		}
+	}
+	var rows, msgs int
+	if err := svc.store.r.Get(&rows, `SELECT COUNT(*) FROM registrations`); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.store.r.Get(&msgs, `SELECT COUNT(DISTINCT registration_id) FROM messages`); err != nil {
+		t.Fatal(err)
+	}
+	if rows != events*perEvent || msgs != rows {
+		t.Errorf("%d registrations with mail of %d, want %d", rows, msgs, events*perEvent)
 	}
 }
