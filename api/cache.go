@@ -56,6 +56,10 @@ func (rc *responseCache) serve(c *gin.Context, ttl time.Duration, key string, fi
 // writeBody answers with a known length: net/http then sends one plain body
 // instead of chunks.
 func writeBody(c *gin.Context, status int, contentType string, body []byte) {
-	c.Header("Content-Length", strconv.Itoa(len(body)))
-	c.Data(status, contentType, body)
+	h := c.Writer.Header()
+	// Canonical keys, set straight: this is the path of every cached page.
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Type"] = []string{contentType}
+	c.Status(status)
+	_, _ = c.Writer.Write(body) // net/http drops it for HEAD
 }
