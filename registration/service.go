@@ -78,7 +78,7 @@ func NewService(ctx context.Context, store *Store, opts Options) (*Service, erro
 		host = u.Hostname()
 	}
 	svc := &Service{store: store, opts: opts, secret: key, host: host}
-	if store.engine == SQLite && store.batch == nil {
+	if store.batch == nil {
 		store.batch = newBatcher(store.w, svc.signupBulk)
 	}
 	return svc, nil
@@ -310,11 +310,11 @@ func (s *Service) Signup(ctx context.Context, slug string, in SignupInput, idemK
 		err = s.store.batch.do(ctx, w.fn, w.bulk)
 	} else {
 		err = s.store.tx(ctx, func(tx *sqlx.Tx) error { return w.fn(ctx, tx) })
-		if errors.Is(err, errDuplicate) {
-			// Another instance inserted the same email between our check and
-			// our insert; the unique index refused ours. Answer as a repeat.
-			err = s.store.tx(ctx, func(tx *sqlx.Tx) error { return w.fn(ctx, tx) })
-		}
+	}
+	if errors.Is(err, errDuplicate) {
+		// Another instance inserted the same email between our check and
+		// our insert; the unique index refused ours. Answer as a repeat.
+		err = s.store.tx(ctx, func(tx *sqlx.Tx) error { return w.fn(ctx, tx) })
 	}
 	if err != nil {
 		return nil, err

@@ -144,8 +144,14 @@ func freshCounters(ctx context.Context, tx *sqlx.Tx, todo []*bulkSignup) (map[in
 		}
 	}
 	ids = padded(ids, 1)
-	rows, err := tx.QueryContext(ctx, `SELECT id, state, registration_opens_at, registration_closes_at, ends_at,
-		capacity, waitlist, confirmed, waitlisted FROM events WHERE id IN (`+placeholders(len(ids), 1)+`)`, ids...)
+	q := `SELECT id, state, registration_opens_at, registration_closes_at, ends_at,
+		capacity, waitlist, confirmed, waitlisted FROM events WHERE id IN (` + placeholders(len(ids), 1) + `)`
+	if onPostgres(tx) {
+		// Other instances write the same events: hold them, always in the
+		// same order, until the batch commits.
+		q += ` ORDER BY id FOR UPDATE`
+	}
+	rows, err := tx.QueryContext(ctx, tx.Rebind(q), ids...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -170,8 +176,8 @@ func liveEmails(ctx context.Context, tx *sqlx.Tx, todo []*bulkSignup) (map[liveK
 		args = append(args, b.e.ID, b.emailNorm)
 	}
 	args = padded(args, 2)
-	rows, err := tx.QueryContext(ctx, `SELECT r.event_id, r.email_norm FROM (VALUES `+placeholders(len(args)/2, 2)+`) AS v
-		JOIN registrations r ON r.event_id = v.column1 AND r.email_norm = v.column2 AND r.status <> 'cancelled'`, args...)
+	rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT r.event_id, r.email_norm FROM (VALUES `+valuesList(tx, len(args)/2, "BIGINT", "TEXT")+`) AS v
+		JOIN registrations r ON r.event_id = v.column1 AND r.email_norm = v.column2 AND r.status <> 'cancelled'`), args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -195,41 +201,92 @@ func addCounterDeltas(ctx context.Context, tx *sqlx.Tx, deltas map[int64]*delta)
 		args = append(args, id, d.confirmed, d.waitlisted)
 	}
 	return inChunks(len(deltas), func(lo, hi int) error {
-		_, err := tx.ExecContext(ctx, `UPDATE events SET confirmed = confirmed + v.column2, waitlisted = waitlisted + v.column3
-			FROM (VALUES `+placeholders(hi-lo, 3)+`) AS v WHERE events.id = v.column1`, args[3*lo:3*hi]...)
+		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE events SET confirmed = confirmed + v.column2, waitlisted = waitlisted + v.column3
+			FROM (VALUES `+valuesList(tx, hi-lo, "BIGINT", "INTEGER", "INTEGER")+`) AS v WHERE events.id = v.column1`), args[3*lo:3*hi]...)
 		return mapErr(err)
 	})
 }
 
-// insertRegistrations inserts rows in order and sets their ids. SQLite gives
-// each new row of a rowid table the largest rowid so far plus one, so the
-// rows of one multi-row INSERT take consecutive ids ending at the last
-// insert rowid.
+// insertRegistrations inserts rows in order and sets their ids. On SQLite,
+// each new row of a rowid table takes the largest rowid so far plus one, so
+// the rows of one multi-row INSERT have consecutive ids ending at the last
+// insert rowid. On PostgreSQL, RETURNING names each row's id by its event and
+// email, unique in a batch.
 func insertRegistrations(ctx context.Context, tx *sqlx.Tx, regs []*Registration) error {
 	const cols = 15
-	insert := strings.TrimSuffix(strings.TrimSpace(insertRegistrationSQL), "RETURNING id")
+	pg := onPostgres(tx)
+	insert := insertRegistrationSQL
+	if !pg {
+		insert = strings.TrimSuffix(strings.TrimSpace(insert), "RETURNING id")
+	} else {
+		insert += ", event_id, email_norm"
+	}
 	return inChunks(len(regs), func(lo, hi int) error {
-		args := make([]any, 0, cols*(hi-lo))
-		for _, r := range regs[lo:hi] {
+		chunk := regs[lo:hi]
+		args := make([]any, 0, cols*len(chunk))
+		for _, r := range chunk {
 			args = append(args, r.EventID, r.Status, r.Name, r.Email, r.EmailNorm, r.Company, r.JobTitle, r.Phone,
 				r.Question, r.Locale, r.Consent, r.CreatedAt, r.UpdatedAt, r.ConfirmedAt, r.NotifiedAt)
 		}
-		res, err := tx.ExecContext(ctx, multiRow(insert, hi-lo, cols), args...)
+		q := tx.Rebind(multiRow(insert, len(chunk), cols))
+		if pg {
+			return returnedIDs(ctx, tx, q, args, chunk)
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
-			return mapErr(err)
+			return mapInsertErr(err)
 		}
 		last, err := res.LastInsertId()
 		if err != nil {
 			return mapErr(err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n != int64(hi-lo) {
-			return fmt.Errorf("insert registrations: %d rows of %d (%v)", n, hi-lo, err)
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+			return fmt.Errorf("insert registrations: %d rows of %d (%v)", n, len(chunk), err)
 		}
-		for i, r := range regs[lo:hi] {
-			r.ID = last - int64(hi-lo-1-i)
+		for i, r := range chunk {
+			r.ID = last - int64(len(chunk)-1-i)
 		}
 		return nil
 	})
+}
+
+// returnedIDs runs a multi-row INSERT … RETURNING id, event_id, email_norm
+// and gives each registration of chunk its id.
+func returnedIDs(ctx context.Context, tx *sqlx.Tx, q string, args []any, chunk []*Registration) error {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return mapInsertErr(err)
+	}
+	defer rows.Close()
+	ids := make(map[liveKey]int64, len(chunk))
+	for rows.Next() {
+		var id int64
+		var k liveKey
+		if err := rows.Scan(&id, &k.event, &k.email); err != nil {
+			return mapErr(err)
+		}
+		ids[k] = id
+	}
+	if err := rows.Err(); err != nil {
+		return mapInsertErr(err)
+	}
+	for _, r := range chunk {
+		id, ok := ids[liveKey{r.EventID, r.EmailNorm}]
+		if !ok {
+			return fmt.Errorf("insert registrations: no id returned for a row")
+		}
+		r.ID = id
+	}
+	return nil
+}
+
+// mapInsertErr is mapErr, with the unique index of live registrations named:
+// another instance took the same email between the lookup and the insert.
+func mapInsertErr(err error) error {
+	if isUnique(err) {
+		return errDuplicate
+	}
+	return mapErr(err)
 }
 
 // insertMessages writes outbox rows with multi-row INSERTs.
@@ -241,7 +298,7 @@ func insertMessages(ctx context.Context, tx *sqlx.Tx, msgs []*Message) error {
 			args = append(args, m.EventID, m.RegistrationID, m.Kind, m.Status, m.DueAt, m.OffsetSeconds,
 				m.Position, m.MessageID, m.CreatedAt, m.UpdatedAt)
 		}
-		_, err := tx.ExecContext(ctx, multiRow(insertMessageSQL, hi-lo, cols), args...)
+		_, err := tx.ExecContext(ctx, tx.Rebind(multiRow(insertMessageSQL, hi-lo, cols)), args...)
 		return mapErr(err)
 	})
 }
@@ -254,6 +311,10 @@ func multiRow(insert string, rows, cols int) string {
 	}
 	return strings.Replace(insert, one, "VALUES "+placeholders(rows, cols), 1)
 }
+
+// onPostgres reports whether tx runs on PostgreSQL, whose bulk statements
+// lock the batch's events and name the types of VALUES lists.
+func onPostgres(tx *sqlx.Tx) bool { return sqlx.BindType(tx.DriverName()) == sqlx.DOLLAR }
 
 // chunkSizes are the row counts of multi-row statements: a few shapes that
 // the prepared-statement cache keeps, whatever the size of a batch.
@@ -292,6 +353,20 @@ func padded(args []any, width int) []any {
 		args = append(args, last...)
 	}
 	return args
+}
+
+// valuesList is the rows of a VALUES list of the given column types:
+// placeholders alone on SQLite; on PostgreSQL, which cannot guess the type
+// of a parameter there, each one cast.
+func valuesList(tx *sqlx.Tx, rows int, types ...string) string {
+	if !onPostgres(tx) {
+		return placeholders(rows, len(types))
+	}
+	cast := make([]string, len(types))
+	for i, t := range types {
+		cast[i] = "CAST(? AS " + t + ")"
+	}
+	return strings.TrimSuffix(strings.Repeat("("+strings.Join(cast, ", ")+"), ", rows), ", ")
 }
 
 // placeholders is "(?, ?), (?, ?)" for rows groups of width; a lone "?, ?"

@@ -53,138 +53,146 @@ func TestSignupBatchKeepsEveryRule(t *testing.T) {
 			name = "bulk fails, each alone"
 		}
 		t.Run(name, func(t *testing.T) {
-			clock := newTestClock(t0)
-			svc := newSQLiteService(t, clock)
-			ctx := context.Background()
-			start := t0.Add(48 * time.Hour).Format(time.RFC3339)
-			small := mustEvent(t, svc, map[string]any{"slug": "small", "capacity": 2, "starts_at": start})
-			mustEvent(t, svc, map[string]any{"slug": "nowait", "capacity": 1, "waitlist": false, "starts_at": start})
-			mustEvent(t, svc, map[string]any{"slug": "draft", "state": "draft", "starts_at": start})
-			if _, err := signup(svc, "small", "old@example.com"); err != nil {
-				t.Fatal(err)
-			}
-			b := svc.store.batch
-			if failBulk {
-				// The bulk path writes, then fails: everything it wrote must
-				// be rolled back and each sign-up answered alone.
-				b = newBatcher(svc.store.w, func(ctx context.Context, tx *sqlx.Tx, items []*batchItem) error {
-					if err := svc.signupBulk(ctx, tx, items); err != nil {
-						return err
-					}
-					return errors.New("disk on fire")
-				})
-			}
-			items, works := batchOf(t, svc, [][3]string{
-				{"small", "a@example.com", ""},  // the last seat
-				{"nowait", "b@example.com", ""}, // the only seat
-				{"small", "c@example.com", ""},  // waitlisted, 1st
-				{"nowait", "d@example.com", ""}, // full, no waitlist
-				{"small", "OLD@example.com", ""},
-				{"small", "a@example.com", ""}, // the same email twice in one batch
-				{"small", "e@example.com", "key-1"},
-				{"small", "f@example.com", ""},
-			})
-			res, errs := runBatch(b, items, works)
-			if !failBulk {
-				for _, i := range []int{0, 1, 2, 3, 7} {
-					if !works[i].bulk.handled {
-						t.Errorf("sign-up %d not written by the bulk path", i)
-					}
-				}
-			}
-
-			want := []struct {
-				status string
-				pos    int
-				dup    bool
-				err    error
-			}{
-				{RegConfirmed, 0, false, nil},
-				{RegConfirmed, 0, false, nil},
-				{RegWaitlisted, 1, false, nil},
-				{"", 0, false, ErrEventFull},
-				{RegConfirmed, 0, true, nil},
-				{RegConfirmed, 0, true, nil},
-				{RegWaitlisted, -1, false, nil}, // idempotent: one by one, after the bulk
-				{RegWaitlisted, -1, false, nil},
-			}
-			positions := map[int]bool{}
-			for i, w := range want {
-				if !errors.Is(errs[i], w.err) || (w.err == nil) != (errs[i] == nil) {
-					t.Fatalf("sign-up %d: error %v, want %v", i, errs[i], w.err)
-				}
-				if w.err != nil {
-					continue
-				}
-				r := res[i]
-				if r.Status != w.status || r.Duplicate != w.dup {
-					t.Errorf("sign-up %d: %+v, want %s duplicate=%v", i, r, w.status, w.dup)
-				}
-				if !w.dup && (r.ID == 0 || r.Token == "" || r.Code != 201) {
-					t.Errorf("sign-up %d: a new registration without id, token or 201: %+v", i, r)
-				}
-				if r.Status == RegWaitlisted {
-					if w.pos > 0 && *r.WaitlistPosition != w.pos {
-						t.Errorf("sign-up %d: position %d, want %d", i, *r.WaitlistPosition, w.pos)
-					}
-					positions[*r.WaitlistPosition] = true
-				}
-			}
-			if !positions[1] || !positions[2] || !positions[3] || len(positions) != 3 {
-				t.Errorf("waitlist positions %v, want 1, 2, 3", positions)
-			}
-			if res[0].ID >= res[2].ID || res[2].ID >= res[7].ID {
-				t.Errorf("ids %d, %d, %d do not follow arrival", res[0].ID, res[2].ID, res[7].ID)
-			}
-
-			got, err := svc.Store().EventBySlug(ctx, "small")
-			if err != nil {
-				t.Fatal(err)
-			}
-			counts, err := svc.Store().Counts(ctx, small.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Confirmed != 2 || got.Waitlisted != 3 || counts.Confirmed != 2 || counts.Waitlisted != 3 {
-				t.Errorf("small: counters %d/%d, rows %+v; want 2 confirmed, 3 waitlisted", got.Confirmed, got.Waitlisted, counts)
-			}
-			var msgs []struct {
-				Kind  string `db:"kind"`
-				Email string `db:"email"`
-			}
-			if err := svc.store.r.Select(&msgs, `SELECT m.kind, r.email FROM messages m JOIN registrations r ON r.id = m.registration_id ORDER BY m.id`); err != nil {
-				t.Fatal(err)
-			}
-			kinds := map[string]string{}
-			for _, m := range msgs {
-				if prev, ok := kinds[m.Email]; ok {
-					t.Errorf("%s got %s and %s", m.Email, prev, m.Kind)
-				}
-				kinds[m.Email] = m.Kind
-			}
-			wantKinds := map[string]string{"old@example.com": KindConfirmation, "a@example.com": KindConfirmation,
-				"b@example.com": KindConfirmation, "c@example.com": KindWaitlisted, "e@example.com": KindWaitlisted,
-				"f@example.com": KindWaitlisted}
-			for email, kind := range wantKinds {
-				if kinds[email] != kind {
-					t.Errorf("outbox for %s: %q, want %q", email, kinds[email], kind)
-				}
-			}
-			if len(kinds) != len(wantKinds) {
-				t.Errorf("outbox rows for %v, want %v", kinds, wantKinds)
-			}
-			// The answer kept for the Idempotency-Key is the one given.
-			again, err := svc.Signup(ctx, "small", SignupInput{Name: "Person e@example.com", Email: "e@example.com", Locale: "en"}, "key-1")
-			if err != nil || again.ID != res[6].ID {
-				t.Errorf("idempotent retry: %+v, %v; want id %d", again, err, res[6].ID)
-			}
+			forEachEngine(t, func(t *testing.T, open func() *Store) { testSignupBatchKeepsEveryRule(t, open(), failBulk) })
 		})
 	}
 }
 
-func TestSignupBatchRefusesClosedAndDraft(t *testing.T) {
+func testSignupBatchKeepsEveryRule(t *testing.T, store *Store, failBulk bool) {
 	clock := newTestClock(t0)
-	svc := newSQLiteService(t, clock)
+	svc := newTestService(t, store, clock)
+	ctx := context.Background()
+	start := t0.Add(48 * time.Hour).Format(time.RFC3339)
+	small := mustEvent(t, svc, map[string]any{"slug": "small", "capacity": 2, "starts_at": start})
+	mustEvent(t, svc, map[string]any{"slug": "nowait", "capacity": 1, "waitlist": false, "starts_at": start})
+	mustEvent(t, svc, map[string]any{"slug": "draft", "state": "draft", "starts_at": start})
+	if _, err := signup(svc, "small", "old@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	b := svc.store.batch
+	if failBulk {
+		// The bulk path writes, then fails: everything it wrote must
+		// be rolled back and each sign-up answered alone.
+		b = newBatcher(svc.store.w, func(ctx context.Context, tx *sqlx.Tx, items []*batchItem) error {
+			if err := svc.signupBulk(ctx, tx, items); err != nil {
+				return err
+			}
+			return errors.New("disk on fire")
+		})
+	}
+	items, works := batchOf(t, svc, [][3]string{
+		{"small", "a@example.com", ""},  // the last seat
+		{"nowait", "b@example.com", ""}, // the only seat
+		{"small", "c@example.com", ""},  // waitlisted, 1st
+		{"nowait", "d@example.com", ""}, // full, no waitlist
+		{"small", "OLD@example.com", ""},
+		{"small", "a@example.com", ""}, // the same email twice in one batch
+		{"small", "e@example.com", "key-1"},
+		{"small", "f@example.com", ""},
+	})
+	res, errs := runBatch(b, items, works)
+	if !failBulk {
+		for _, i := range []int{0, 1, 2, 3, 7} {
+			if !works[i].bulk.handled {
+				t.Errorf("sign-up %d not written by the bulk path", i)
+			}
+		}
+	}
+
+	want := []struct {
+		status string
+		pos    int
+		dup    bool
+		err    error
+	}{
+		{RegConfirmed, 0, false, nil},
+		{RegConfirmed, 0, false, nil},
+		{RegWaitlisted, 1, false, nil},
+		{"", 0, false, ErrEventFull},
+		{RegConfirmed, 0, true, nil},
+		{RegConfirmed, 0, true, nil},
+		{RegWaitlisted, -1, false, nil}, // idempotent: one by one, after the bulk
+		{RegWaitlisted, -1, false, nil},
+	}
+	positions := map[int]bool{}
+	for i, w := range want {
+		if !errors.Is(errs[i], w.err) || (w.err == nil) != (errs[i] == nil) {
+			t.Fatalf("sign-up %d: error %v, want %v", i, errs[i], w.err)
+		}
+		if w.err != nil {
+			continue
+		}
+		r := res[i]
+		if r.Status != w.status || r.Duplicate != w.dup {
+			t.Errorf("sign-up %d: %+v, want %s duplicate=%v", i, r, w.status, w.dup)
+		}
+		if !w.dup && (r.ID == 0 || r.Token == "" || r.Code != 201) {
+			t.Errorf("sign-up %d: a new registration without id, token or 201: %+v", i, r)
+		}
+		if r.Status == RegWaitlisted {
+			if w.pos > 0 && *r.WaitlistPosition != w.pos {
+				t.Errorf("sign-up %d: position %d, want %d", i, *r.WaitlistPosition, w.pos)
+			}
+			positions[*r.WaitlistPosition] = true
+		}
+	}
+	if !positions[1] || !positions[2] || !positions[3] || len(positions) != 3 {
+		t.Errorf("waitlist positions %v, want 1, 2, 3", positions)
+	}
+	if res[0].ID >= res[2].ID || res[2].ID >= res[7].ID {
+		t.Errorf("ids %d, %d, %d do not follow arrival", res[0].ID, res[2].ID, res[7].ID)
+	}
+
+	got, err := svc.Store().EventBySlug(ctx, "small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, err := svc.Store().Counts(ctx, small.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Confirmed != 2 || got.Waitlisted != 3 || counts.Confirmed != 2 || counts.Waitlisted != 3 {
+		t.Errorf("small: counters %d/%d, rows %+v; want 2 confirmed, 3 waitlisted", got.Confirmed, got.Waitlisted, counts)
+	}
+	var msgs []struct {
+		Kind  string `db:"kind"`
+		Email string `db:"email"`
+	}
+	if err := svc.store.r.Select(&msgs, `SELECT m.kind, r.email FROM messages m JOIN registrations r ON r.id = m.registration_id ORDER BY m.id`); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, m := range msgs {
+		if prev, ok := kinds[m.Email]; ok {
+			t.Errorf("%s got %s and %s", m.Email, prev, m.Kind)
+		}
+		kinds[m.Email] = m.Kind
+	}
+	wantKinds := map[string]string{"old@example.com": KindConfirmation, "a@example.com": KindConfirmation,
+		"b@example.com": KindConfirmation, "c@example.com": KindWaitlisted, "e@example.com": KindWaitlisted,
+		"f@example.com": KindWaitlisted}
+	for email, kind := range wantKinds {
+		if kinds[email] != kind {
+			t.Errorf("outbox for %s: %q, want %q", email, kinds[email], kind)
+		}
+	}
+	if len(kinds) != len(wantKinds) {
+		t.Errorf("outbox rows for %v, want %v", kinds, wantKinds)
+	}
+	// The answer kept for the Idempotency-Key is the one given.
+	again, err := svc.Signup(ctx, "small", SignupInput{Name: "Person e@example.com", Email: "e@example.com", Locale: "en"}, "key-1")
+	if err != nil || again.ID != res[6].ID {
+		t.Errorf("idempotent retry: %+v, %v; want id %d", again, err, res[6].ID)
+	}
+}
+
+func TestSignupBatchRefusesClosedAndDraft(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open func() *Store) { testSignupBatchRefusesClosedAndDraft(t, open) })
+}
+
+func testSignupBatchRefusesClosedAndDraft(t *testing.T, open func() *Store) {
+	clock := newTestClock(t0)
+	svc := newTestService(t, open(), clock)
 	start := t0.Add(48 * time.Hour).Format(time.RFC3339)
 	mustEvent(t, svc, map[string]any{"slug": "open", "starts_at": start})
 	mustEvent(t, svc, map[string]any{"slug": "closing", "starts_at": start,
@@ -216,8 +224,12 @@ func TestSignupBatchRefusesClosedAndDraft(t *testing.T) {
 // event ends with its seats taken exactly, one FIFO waitlist numbered from 1,
 // counters equal to the rows, and one outbox row per registration.
 func TestSignupRushOverEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, open func() *Store) { testSignupRushOverEvents(t, open) })
+}
+
+func testSignupRushOverEvents(t *testing.T, open func() *Store) {
 	clock := newTestClock(t0)
-	svc := newSQLiteService(t, clock)
+	svc := newTestService(t, open(), clock)
 	ctx := context.Background()
 	start := t0.Add(48 * time.Hour).Format(time.RFC3339)
 	const events, perEvent, capacity = 5, 60, 20

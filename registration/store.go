@@ -45,7 +45,7 @@ type Store struct {
 	w      *sqlx.DB // writes and transactions
 	r      *sqlx.DB // plain reads
 	path   string   // SQLite file
-	batch  *batcher // group commit of sign-ups (SQLite)
+	batch  *batcher // group commit of sign-ups
 }
 
 // IsPostgres reports whether dsn selects PostgreSQL.
