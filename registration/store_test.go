@@ -149,25 +149,27 @@ func TestStore(t *testing.T) {
 				ids[i] = res.ID
 			}
 			// Paging by cursor: three pages of 3, 3 and 1, in sign-up order.
-			var seen []int64
-			after := int64(0)
-			for page := 0; ; page++ {
-				items, total, err := store.Registrations(ctx, RegistrationFilter{EventID: e.ID, AfterID: after, Limit: 3})
-				if err != nil {
-					t.Fatal(err)
+			pages := func(limit int) []int64 {
+				t.Helper()
+				var seen []int64
+				for after := int64(0); ; {
+					items, total, err := store.Registrations(ctx, RegistrationFilter{EventID: e.ID, AfterID: after, Limit: limit})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if total != len(people) {
+						t.Errorf("total %d", total)
+					}
+					if len(items) == 0 {
+						return seen
+					}
+					for _, r := range items {
+						seen = append(seen, r.ID)
+					}
+					after = items[len(items)-1].ID
 				}
-				if total != len(people) {
-					t.Errorf("total %d", total)
-				}
-				if len(items) == 0 {
-					break
-				}
-				for _, r := range items {
-					seen = append(seen, r.ID)
-				}
-				after = items[len(items)-1].ID
 			}
-			if fmt.Sprint(seen) != fmt.Sprint(ids) {
+			if seen := pages(3); fmt.Sprint(seen) != fmt.Sprint(ids) {
 				t.Errorf("pages %v, want %v", seen, ids)
 			}
 			search := func(f RegistrationFilter) []string {
@@ -255,21 +257,7 @@ func TestStore(t *testing.T) {
 
 			// Now confirmed, cancelled (ids[1]) and waitlisted rows interleave:
 			// pages and the export still come in sign-up order, each row whole.
-			seen, after = nil, 0
-			for {
-				items, _, err := store.Registrations(ctx, RegistrationFilter{EventID: e.ID, AfterID: after, Limit: 2})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(items) == 0 {
-					break
-				}
-				for _, r := range items {
-					seen = append(seen, r.ID)
-				}
-				after = items[len(items)-1].ID
-			}
-			if fmt.Sprint(seen) != fmt.Sprint(ids) {
+			if seen := pages(2); fmt.Sprint(seen) != fmt.Sprint(ids) {
 				t.Errorf("pages after a cancel: %v, want %v", seen, ids)
 			}
 			var exported []*Registration
