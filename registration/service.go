@@ -306,7 +306,11 @@ func (s *Service) Signup(ctx context.Context, slug string, in SignupInput, idemK
 		return nil, err
 	}
 	w := s.newSignupWork(e, in, idemKey, now)
-	if s.store.batch != nil {
+	// On PostgreSQL a sign-up with an Idempotency-Key keeps a transaction
+	// of its own: it locks its event by itself, and inside a batch, which
+	// holds its events in id order, it could take one out of order and
+	// deadlock with another instance's batch.
+	if s.store.batch != nil && (w.bulk != nil || s.store.engine == SQLite) {
 		err = s.store.batch.do(ctx, w.fn, w.bulk)
 	} else {
 		err = s.store.tx(ctx, func(tx *sqlx.Tx) error { return w.fn(ctx, tx) })
