@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,13 +82,14 @@ func benchReminders(ctx context.Context, o *benchOptions, stdout, stderr io.Writ
 		return err
 	}
 	var n atomic.Int64
-	next := func(w, i int) (*http.Request, error) {
+	signups := signupRequests(c.url, []string{"reminders"}, "rem")
+	next := func(w, i int, buf []byte) ([]byte, error) {
 		if n.Add(1) > int64(o.reminders) {
 			return nil, fmt.Errorf("enough")
 		}
-		return signupRequests(c.url, []string{"reminders"}, "rem")(w, i)
+		return signups(w, i, buf)
 	}
-	fill := drive(ctx, "sign-ups", o.conns, lead-5*time.Second, next)
+	fill := drive(ctx, "sign-ups", c.url, o.conns, lead-5*time.Second, next)
 	fmt.Fprintf(stdout, "%d sign-ups at %.0f/s; waiting for the confirmations to drain and the reminders to fall due at %s\n",
 		fill.codes[201], fill.rate(), due.Format(time.TimeOnly))
 	if fill.codes[201] != o.reminders {
