@@ -11,10 +11,11 @@ import (
 // buffer fills, and on Close: one write per request line would cost a system
 // call each in a rush.
 type logWriter struct {
-	mu   sync.Mutex
-	buf  *bufio.Writer
-	stop chan struct{}
-	done chan struct{}
+	mu     sync.Mutex
+	buf    *bufio.Writer
+	closed bool // after Close, lines go straight out
+	stop   chan struct{}
+	done   chan struct{}
 }
 
 const flushEvery = 100 * time.Millisecond
@@ -28,7 +29,11 @@ func newLogWriter(w io.Writer) *logWriter {
 func (l *logWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.buf.Write(p)
+	n, err := l.buf.Write(p)
+	if l.closed && err == nil {
+		err = l.buf.Flush()
+	}
+	return n, err
 }
 
 func (l *logWriter) flush() {
@@ -46,7 +51,10 @@ func (l *logWriter) loop() {
 		case <-t.C:
 			l.flush()
 		case <-l.stop:
-			l.flush()
+			l.mu.Lock()
+			l.closed = true
+			_ = l.buf.Flush()
+			l.mu.Unlock()
 			return
 		}
 	}

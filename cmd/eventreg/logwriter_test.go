@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the flusher and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLogWriter(t *testing.T) {
+	var out syncBuffer
+	w := newLogWriter(&out)
+	if _, err := w.Write([]byte("one\n")); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "" {
+		t.Errorf("written at once: %q", out.String())
+	}
+	// Within a few flush periods the line is out, without Close.
+	for deadline := time.Now().Add(2 * time.Second); out.String() != "one\n"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not flushed: %q", out.String())
+		}
+	}
+	_, _ = w.Write([]byte("two\n"))
+	w.Close()
+	if out.String() != "one\ntwo\n" {
+		t.Errorf("after Close: %q", out.String())
+	}
+	// A line logged after Close still reaches the output.
+	_, _ = w.Write([]byte("three\n"))
+	if out.String() != "one\ntwo\nthree\n" {
+		t.Errorf("after Close, a late line: %q", out.String())
+	}
+}
