@@ -247,11 +247,6 @@ func (d textTime) Scan(v any) error {
 		if t, err = parseStoredTime(v); err != nil {
 			return err
 		}
-	case []byte:
-		var err error
-		if t, err = parseStoredTime(string(v)); err != nil {
-			return err
-		}
 	default:
 		return fmt.Errorf("a time from %T", v)
 	}

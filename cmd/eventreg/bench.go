@@ -180,12 +180,12 @@ func (c *child) stop() {
 
 // rss reads the resident and peak resident memory of a process, in bytes.
 func rss(pid int) (cur, peak int64) {
-	m := status(pid)
+	m := procStatus(pid)
 	return m["VmRSS:"], m["VmHWM:"]
 }
 
-// status reads the memory figures of /proc/PID/status, in bytes by field.
-func status(pid int) map[string]int64 {
+// procStatus reads the memory figures of /proc/PID/status, in bytes by field.
+func procStatus(pid int) map[string]int64 {
 	m := map[string]int64{}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -611,7 +611,7 @@ func benchCSV(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 		return err
 	}
 	time.Sleep(2 * time.Second)
-	idle := status(c.cmd.Process.Pid)
+	idle := procStatus(c.cmd.Process.Pid)
 	// The file part is mostly the executable's own pages: how many of them
 	// the kernel maps depends on how the file sits in the page cache (all of
 	// it, right after the linker wrote it; less once installed or read cold).
