@@ -30,6 +30,7 @@ type benchOptions struct {
 	duration    time.Duration
 	events      int
 	baseline    bool
+	rounds      int
 	rows        int
 	reminders   int
 	keep        bool
@@ -56,7 +57,9 @@ modes:
 
 --baseline runs the same load against a bare server started the same way (gin
 + one SQLite transaction per sign-up, synchronous=NORMAL; or a bare gin JSON
-handler for list and page) and prints the ratio.
+handler for list and page) and prints the ratio. With --rounds N the two take
+turns N times and the median ratio is printed: on a shared machine the speed
+drifts from minute to minute, and turns expose both servers to the same drift.
 `
 
 func parseBench(args []string, stderr io.Writer) (*benchOptions, error) {
@@ -70,6 +73,7 @@ func parseBench(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.DurationVar(&o.duration, "d", 10*time.Second, "duration of the load")
 	fs.IntVar(&o.events, "events", 50, "events for the spread mode")
 	fs.BoolVar(&o.baseline, "baseline", false, "also measure the bare baseline and print the ratio")
+	fs.IntVar(&o.rounds, "rounds", 1, "with -baseline: measure eventreg and the baseline in turn this many times")
 	fs.IntVar(&o.rows, "rows", 100_000, "registrations for the csv mode")
 	fs.IntVar(&o.reminders, "reminders", 10_000, "reminders for the reminders mode")
 	fs.StringVar(&o.adminToken, "admin-token", "bench-admin-token", "organizer token of the target server")
@@ -77,8 +81,8 @@ func parseBench(args []string, stderr io.Writer) (*benchOptions, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if o.conns < 1 || o.duration <= 0 || o.duration > 10*time.Minute || o.events < 1 {
-		return nil, errors.New("bench: -c ≥ 1, 0 < -d ≤ 10m, -events ≥ 1")
+	if o.conns < 1 || o.duration <= 0 || o.duration > 10*time.Minute || o.events < 1 || o.rounds < 1 || o.rounds > 20 {
+		return nil, errors.New("bench: -c ≥ 1, 0 < -d ≤ 10m, -events ≥ 1, 1 ≤ -rounds ≤ 20")
 	}
 	if o.url != "" {
 		u := strings.TrimRight(o.url, "/")
@@ -95,7 +99,7 @@ func bench(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.duration*4+5*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(o.rounds)*o.duration*4+5*time.Minute)
 	defer cancel()
 	fmt.Fprintf(stdout, "eventreg bench: mode=%s connections=%d duration=%s\n", o.mode, o.conns, o.duration)
 	switch o.mode {
@@ -570,12 +574,12 @@ func benchLoad(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) e
 		base, pid = c.url, c.cmd.Process.Pid
 		fmt.Fprintf(stdout, "started eventreg (pid %d) in %s, ready after %s\n", c.cmd.Process.Pid, dir, ready.Round(time.Millisecond))
 	}
-	r, err := loadOn(ctx, o, "eventreg", base, o.adminToken, pid, false)
-	if err != nil {
-		return err
-	}
-	r.print(stdout)
 	if !o.baseline {
+		r, err := loadOn(ctx, o, "eventreg", base, o.adminToken, pid, false)
+		if err != nil {
+			return err
+		}
+		r.print(stdout)
 		return nil
 	}
 	bdir := filepath.Join(dir, "baseline")
@@ -591,13 +595,39 @@ func benchLoad(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) e
 		return err
 	}
 	defer bc.stop()
-	b, err := loadOn(ctx, o, "baseline", bc.url, "", bc.cmd.Process.Pid, true)
-	if err != nil {
-		return err
+	ratios := make([]float64, 0, o.rounds)
+	for round := 1; round <= o.rounds; round++ {
+		if o.rounds > 1 {
+			fmt.Fprintf(stdout, "round %d of %d\n", round, o.rounds)
+		}
+		r, err := loadOn(ctx, o, "eventreg", base, o.adminToken, pid, false)
+		if err != nil {
+			return err
+		}
+		r.print(stdout)
+		b, err := loadOn(ctx, o, "baseline", bc.url, "", bc.cmd.Process.Pid, true)
+		if err != nil {
+			return err
+		}
+		b.print(stdout)
+		ratios = append(ratios, r.rate()/b.rate())
+		fmt.Fprintf(stdout, "ratio eventreg/baseline: %.2f× (requests/s)\n", ratios[len(ratios)-1])
 	}
-	b.print(stdout)
-	fmt.Fprintf(stdout, "ratio eventreg/baseline: %.2f× (requests/s)\n", r.rate()/b.rate())
+	if len(ratios) > 1 {
+		slices.Sort(ratios)
+		fmt.Fprintf(stdout, "median ratio of %d rounds: %.2f× (lowest %.2f×, highest %.2f×)\n",
+			len(ratios), median(ratios), ratios[0], ratios[len(ratios)-1])
+	}
 	return nil
+}
+
+// median of sorted values.
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
 func benchCSV(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) error {

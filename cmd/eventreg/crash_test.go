@@ -33,6 +33,18 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv("EVENTREG_TEST_COMMANDS") == "1" && len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
+		// eventreg bench starts its servers as os.Executable() with a
+		// command: in a test, that is this binary.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	os.Exit(m.Run())
 }
 

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// TestBenchCommand runs eventreg bench for a moment: it starts a server and
+// the baseline, takes turns between them, and every sign-up is answered 201.
+// (What the figures are is for the bench itself, never for a test.)
+func TestBenchCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two servers")
+	}
+	t.Setenv("EVENTREG_TEST_COMMANDS", "1")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"bench", "-mode", "spread", "-events", "3", "-c", "4", "-d", "300ms", "-baseline", "-rounds", "2"},
+		func(string) string { return "" }, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	text := out.String()
+	lines := regexp.MustCompile(`(?m)^(eventreg|baseline) +\d+ req/s .* n=(\d+)  codes: 201×(\d+)  errors: 0$`).FindAllStringSubmatch(text, -1)
+	if len(lines) != 4 {
+		t.Fatalf("want 2 rounds of eventreg and baseline lines, all 201:\n%s", text)
+	}
+	for _, l := range lines {
+		if n, _ := strconv.Atoi(l[2]); n == 0 || l[2] != l[3] {
+			t.Errorf("%s answered %s of %s with 201", l[1], l[3], l[2])
+		}
+	}
+	m := regexp.MustCompile(`median ratio of 2 rounds: ([0-9.]+)× \(lowest ([0-9.]+)×, highest ([0-9.]+)×\)`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no median ratio:\n%s", text)
+	}
+	med, _ := strconv.ParseFloat(m[1], 64)
+	lo, _ := strconv.ParseFloat(m[2], 64)
+	hi, _ := strconv.ParseFloat(m[3], 64)
+	if med <= 0 || lo > med || med > hi {
+		t.Errorf("median %v outside [%v, %v]", med, lo, hi)
+	}
+}
