@@ -517,10 +517,10 @@ func getRequests(base, path string) request {
 	return func(_, _ int, buf []byte) ([]byte, error) { return append(buf, req...), nil }
 }
 
-// loadOn measures the mode's load on the server at base.
-func loadOn(ctx context.Context, o *benchOptions, name, base, token string, pid int, bare bool) (*result, error) {
+// prepare creates the mode's events on the server at base (none on the bare
+// baseline) and returns the requests to drive at it, the same in every round.
+func prepare(o *benchOptions, base, token string, bare bool) (request, error) {
 	tag := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
-	var next request
 	switch o.mode {
 	case "list", "page":
 		path := "/api/v1/events"
@@ -532,17 +532,20 @@ func loadOn(ctx context.Context, o *benchOptions, name, base, token string, pid 
 		} else if _, err := setupEvents(base, token, o.mode, o.events, tag); err != nil {
 			return nil, err
 		}
-		next = getRequests(base, path)
-	default:
-		slugs := []string{"bench"}
-		if !bare {
-			var err error
-			if slugs, err = setupEvents(base, token, o.mode, o.events, tag); err != nil {
-				return nil, err
-			}
-		}
-		next = signupRequests(base, slugs, tag)
+		return getRequests(base, path), nil
 	}
+	slugs := []string{"bench"}
+	if !bare {
+		var err error
+		if slugs, err = setupEvents(base, token, o.mode, o.events, tag); err != nil {
+			return nil, err
+		}
+	}
+	return signupRequests(base, slugs, tag), nil
+}
+
+// loadOn measures next's load on the server at base.
+func loadOn(ctx context.Context, o *benchOptions, name, base string, pid int, next request) *result {
 	// A short warm-up, then the measured run.
 	drive(ctx, name, base, o.conns, min(time.Second, o.duration/5), next)
 	before, genBefore := usageOf(pid), usageOf(os.Getpid())
@@ -552,7 +555,7 @@ func loadOn(ctx context.Context, o *benchOptions, name, base, token string, pid 
 		r.serverCPU, r.written = after.cpu-before.cpu, float64(after.written-before.written)
 		r.genCPU = genAfter.cpu - genBefore.cpu
 	}
-	return r, nil
+	return r
 }
 
 func benchLoad(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) error {
@@ -574,12 +577,12 @@ func benchLoad(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) e
 		base, pid = c.url, c.cmd.Process.Pid
 		fmt.Fprintf(stdout, "started eventreg (pid %d) in %s, ready after %s\n", c.cmd.Process.Pid, dir, ready.Round(time.Millisecond))
 	}
+	next, err := prepare(o, base, o.adminToken, false)
+	if err != nil {
+		return err
+	}
 	if !o.baseline {
-		r, err := loadOn(ctx, o, "eventreg", base, o.adminToken, pid, false)
-		if err != nil {
-			return err
-		}
-		r.print(stdout)
+		loadOn(ctx, o, "eventreg", base, pid, next).print(stdout)
 		return nil
 	}
 	bdir := filepath.Join(dir, "baseline")
@@ -595,20 +598,18 @@ func benchLoad(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) e
 		return err
 	}
 	defer bc.stop()
+	bnext, err := prepare(o, bc.url, "", true)
+	if err != nil {
+		return err
+	}
 	ratios := make([]float64, 0, o.rounds)
 	for round := 1; round <= o.rounds; round++ {
 		if o.rounds > 1 {
 			fmt.Fprintf(stdout, "round %d of %d\n", round, o.rounds)
 		}
-		r, err := loadOn(ctx, o, "eventreg", base, o.adminToken, pid, false)
-		if err != nil {
-			return err
-		}
+		r := loadOn(ctx, o, "eventreg", base, pid, next)
 		r.print(stdout)
-		b, err := loadOn(ctx, o, "baseline", bc.url, "", bc.cmd.Process.Pid, true)
-		if err != nil {
-			return err
-		}
+		b := loadOn(ctx, o, "baseline", bc.url, bc.cmd.Process.Pid, bnext)
 		b.print(stdout)
 		ratios = append(ratios, r.rate()/b.rate())
 		fmt.Fprintf(stdout, "ratio eventreg/baseline: %.2f× (requests/s)\n", ratios[len(ratios)-1])
