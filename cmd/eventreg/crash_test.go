@@ -23,29 +23,25 @@ import (
 // TestMain lets a test start this very binary as the eventreg server (with
 // EVENTREG_TEST_CHILD set), so that it can be killed like a real process.
 func TestMain(m *testing.M) {
-	if os.Getenv("EVENTREG_TEST_CHILD") == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := run(ctx, strings.Fields(os.Getenv("EVENTREG_TEST_ARGS")), os.Getenv, os.Stdout, os.Stderr)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	if os.Getenv("EVENTREG_TEST_COMMANDS") == "1" && len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-") {
+	var args []string
+	switch {
+	case os.Getenv("EVENTREG_TEST_CHILD") == "1":
+		args = strings.Fields(os.Getenv("EVENTREG_TEST_ARGS"))
+	case os.Getenv("EVENTREG_TEST_COMMANDS") == "1" && len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-"):
 		// eventreg bench starts its servers as os.Executable() with a
 		// command: in a test, that is this binary.
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		args = os.Args[1:]
+	default:
+		os.Exit(m.Run())
 	}
-	os.Exit(m.Run())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 type serverProc struct {
