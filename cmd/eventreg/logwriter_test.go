@@ -1,32 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"sync"
 	"testing"
 	"time"
 )
 
-// syncBuffer is a bytes.Buffer safe for the flusher and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestLogWriter(t *testing.T) {
-	var out syncBuffer
+	var out safeBuffer
 	w := newLogWriter(&out)
 	if _, err := w.Write([]byte("one\n")); err != nil {
 		t.Fatal(err)
