@@ -323,7 +323,7 @@ func (s *Service) Signup(ctx context.Context, slug string, in SignupInput, idemK
 	if err != nil {
 		return nil, err
 	}
-	return w.result(), nil
+	return s.result(w), nil
 }
 
 // signupWork is one sign-up as a transaction runs it: fn, the one-by-one
@@ -347,15 +347,19 @@ func (s *Service) newSignupWork(e *Event, in SignupInput, idemKey string, now ti
 		return err
 	}
 	if idemKey == "" {
-		w.bulk = &bulkSignup{e: e, in: in, emailNorm: strings.ToLower(in.Email), now: now}
+		w.bulk = &bulkSignup{e: e, in: in, emailNorm: strings.ToLower(in.Email), now: now, stamp: s.store.stamp(now)}
 	}
 	return w
 }
 
 // result is the answer of a sign-up that ran without error.
-func (w *signupWork) result() *SignupResult {
+func (s *Service) result(w *signupWork) *SignupResult {
 	if w.bulk != nil && w.bulk.handled {
-		return w.bulk.res
+		res := w.bulk.res
+		if res.Code == 201 {
+			s.fillCreated(res, res.ID)
+		}
+		return res
 	}
 	return w.res
 }

@@ -18,6 +18,10 @@ type bulkSignup struct {
 	in        SignupInput
 	emailNorm string
 	now       time.Time
+	// stamp is now as the bound value of the timestamp columns: on SQLite
+	// the text go-sqlite3 would write for now, formatted before the batch so
+	// the one writer does not format it seven times.
+	stamp any
 
 	handled bool // written (res) or refused (err) by signupBulk
 	res     *SignupResult
@@ -60,6 +64,7 @@ func (s *Service) signupBulk(ctx context.Context, tx *sqlx.Tx, items []*batchIte
 	deltas := map[int64]*delta{}
 	var regs []*Registration
 	var pending []*bulkSignup
+	var stamps []any
 	for _, b := range todo {
 		k := liveKey{b.e.ID, b.emailNorm}
 		if live[k] || seen[k] {
@@ -102,6 +107,7 @@ func (s *Service) signupBulk(ctx context.Context, tx *sqlx.Tx, items []*batchIte
 		b.res = res
 		regs = append(regs, r)
 		pending = append(pending, b)
+		stamps = append(stamps, b.stamp)
 	}
 	if len(regs) == 0 {
 		return nil
@@ -109,7 +115,7 @@ func (s *Service) signupBulk(ctx context.Context, tx *sqlx.Tx, items []*batchIte
 	if err := addCounterDeltas(ctx, tx, deltas); err != nil {
 		return err
 	}
-	if err := insertRegistrations(ctx, tx, regs); err != nil {
+	if err := insertRegistrations(ctx, tx, regs, stamps); err != nil {
 		return err
 	}
 	msgs := make([]*Message, len(regs))
@@ -122,11 +128,12 @@ func (s *Service) signupBulk(ctx context.Context, tx *sqlx.Tx, items []*batchIte
 		msgs[i] = &Message{EventID: r.EventID, RegistrationID: r.ID, Kind: kind, Status: MsgPending, DueAt: b.now,
 			Position: pos, MessageID: s.newMessageID(kind), CreatedAt: b.now, UpdatedAt: b.now}
 	}
-	if err := insertMessages(ctx, tx, msgs); err != nil {
+	if err := insertMessages(ctx, tx, msgs, stamps); err != nil {
 		return err
 	}
 	for i, b := range pending {
-		s.fillCreated(b.res, regs[i].ID)
+		// The token and links are made by the caller, outside the writer.
+		b.res.ID = regs[i].ID
 		b.handled = true
 	}
 	return nil
@@ -207,12 +214,15 @@ func addCounterDeltas(ctx context.Context, tx *sqlx.Tx, deltas map[int64]*delta)
 	})
 }
 
-// insertRegistrations inserts rows in order and sets their ids. On SQLite,
+// insertRegistrations inserts rows in order and sets their ids. stamps[i] is
+// the bound value of every timestamp regs[i] sets (created, updated, notified,
+// and confirmed when it has a seat): they are all the moment of its sign-up.
+// On SQLite,
 // each new row of a rowid table takes the largest rowid so far plus one, so
 // the rows of one multi-row INSERT have consecutive ids ending at the last
 // insert rowid. On PostgreSQL, RETURNING names each row's id by its event and
 // email, unique in a batch.
-func insertRegistrations(ctx context.Context, tx *sqlx.Tx, regs []*Registration) error {
+func insertRegistrations(ctx context.Context, tx *sqlx.Tx, regs []*Registration, stamps []any) error {
 	const cols = 15
 	pg := onPostgres(tx)
 	insert := insertRegistrationSQL
@@ -224,9 +234,14 @@ func insertRegistrations(ctx context.Context, tx *sqlx.Tx, regs []*Registration)
 	return inChunks(len(regs), func(lo, hi int) error {
 		chunk := regs[lo:hi]
 		args := make([]any, 0, cols*len(chunk))
-		for _, r := range chunk {
+		for i, r := range chunk {
+			at := stamps[lo+i]
+			var confirmed any
+			if r.ConfirmedAt != nil {
+				confirmed = at
+			}
 			args = append(args, r.EventID, r.Status, r.Name, r.Email, r.EmailNorm, r.Company, r.JobTitle, r.Phone,
-				r.Question, r.Locale, r.Consent, r.CreatedAt, r.UpdatedAt, r.ConfirmedAt, r.NotifiedAt)
+				r.Question, r.Locale, r.Consent, at, at, confirmed, at)
 		}
 		q := tx.Rebind(multiRow(insert, len(chunk), cols))
 		if pg {
@@ -289,14 +304,16 @@ func mapInsertErr(err error) error {
 	return mapErr(err)
 }
 
-// insertMessages writes outbox rows with multi-row INSERTs.
-func insertMessages(ctx context.Context, tx *sqlx.Tx, msgs []*Message) error {
+// insertMessages writes outbox rows with multi-row INSERTs; stamps[i] is the
+// bound value of msgs[i]'s due, created and updated times, all one moment.
+func insertMessages(ctx context.Context, tx *sqlx.Tx, msgs []*Message, stamps []any) error {
 	const cols = 10
 	return inChunks(len(msgs), func(lo, hi int) error {
 		args := make([]any, 0, cols*(hi-lo))
-		for _, m := range msgs[lo:hi] {
-			args = append(args, m.EventID, m.RegistrationID, m.Kind, m.Status, m.DueAt, m.OffsetSeconds,
-				m.Position, m.MessageID, m.CreatedAt, m.UpdatedAt)
+		for i, m := range msgs[lo:hi] {
+			at := stamps[lo+i]
+			args = append(args, m.EventID, m.RegistrationID, m.Kind, m.Status, at, m.OffsetSeconds,
+				m.Position, m.MessageID, at, at)
 		}
 		_, err := tx.ExecContext(ctx, tx.Rebind(multiRow(insertMessageSQL, hi-lo, cols)), args...)
 		return mapErr(err)

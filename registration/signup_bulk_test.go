@@ -34,13 +34,13 @@ func batchOf(t *testing.T, svc *Service, signups [][3]string) ([]*batchItem, []*
 }
 
 // runBatch runs items as one group commit and returns each answer.
-func runBatch(b *batcher, items []*batchItem, works []*signupWork) ([]*SignupResult, []error) {
+func runBatch(svc *Service, b *batcher, items []*batchItem, works []*signupWork) ([]*SignupResult, []error) {
 	b.run(items)
 	res := make([]*SignupResult, len(items))
 	errs := make([]error, len(items))
 	for i, it := range items {
 		if errs[i] = <-it.err; errs[i] == nil {
-			res[i] = works[i].result()
+			res[i] = svc.result(works[i])
 		}
 	}
 	return res, errs
@@ -90,7 +90,7 @@ func testSignupBatchKeepsEveryRule(t *testing.T, store *Store, failBulk bool) {
 		{"small", "e@example.com", "key-1"},
 		{"small", "f@example.com", ""},
 	})
-	res, errs := runBatch(b, items, works)
+	res, errs := runBatch(svc, b, items, works)
 	if !failBulk {
 		for _, i := range []int{0, 1, 2, 3, 7} {
 			if !works[i].bulk.handled {
@@ -210,7 +210,7 @@ func testSignupBatchRefusesClosedAndDraft(t *testing.T, open func() *Store) {
 	if _, err := svc.store.w.Exec(`UPDATE events SET state = 'draft' WHERE slug = 'open'`); err != nil {
 		t.Fatal(err)
 	}
-	_, errs := runBatch(svc.store.batch, items, works)
+	_, errs := runBatch(svc, svc.store.batch, items, works)
 	if !errors.Is(errs[0], ErrNotFound) || !errors.Is(errs[1], ErrRegistrationClosed) {
 		t.Errorf("errors %v, want not found and registration closed", errs)
 	}

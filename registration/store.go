@@ -169,6 +169,16 @@ func escapePath(p string) string {
 // Engine is SQLite or Postgres.
 func (s *Store) Engine() string { return s.engine }
 
+// stamp is t as the bound value of a timestamp column: on SQLite the text
+// go-sqlite3 writes for a time.Time, so that it can be made before a
+// statement instead of while the one writer binds it; t itself on PostgreSQL.
+func (s *Store) stamp(t time.Time) any {
+	if s.engine == SQLite {
+		return t.Format(sqlite3.SQLiteTimestampFormats[0])
+	}
+	return t
+}
+
 // Close closes the connections.
 func (s *Store) Close() error {
 	if s.batch != nil {
