@@ -337,7 +337,7 @@ func onPostgres(tx *sqlx.Tx) bool { return sqlx.BindType(tx.DriverName()) == sql
 
 // chunkSizes are the row counts of multi-row statements: a few shapes that
 // the prepared-statement cache keeps, whatever the size of a batch.
-var chunkSizes = [...]int{64, 16, 4, 1}
+var chunkSizes = [...]int{64, 32, 16, 8, 4, 1}
 
 // inChunks calls fn for consecutive ranges of n rows, each of a chunk size.
 func inChunks(n int, fn func(lo, hi int) error) error {
