@@ -84,6 +84,9 @@ func parseBench(args []string, stderr io.Writer) (*benchOptions, error) {
 	if o.conns < 1 || o.duration <= 0 || o.duration > 10*time.Minute || o.events < 1 || o.rounds < 1 || o.rounds > 20 {
 		return nil, errors.New("bench: -c ≥ 1, 0 < -d ≤ 10m, -events ≥ 1, 1 ≤ -rounds ≤ 20")
 	}
+	if o.rounds > 1 && !o.baseline {
+		return nil, errors.New("bench: -rounds takes turns with the baseline: add -baseline")
+	}
 	if o.url != "" {
 		u := strings.TrimRight(o.url, "/")
 		if !strings.HasPrefix(u, "http://127.0.0.1") && !strings.HasPrefix(u, "http://localhost") {

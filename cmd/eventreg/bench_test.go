@@ -5,6 +5,7 @@ import (
 	"context"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -41,5 +42,26 @@ func TestBenchCommand(t *testing.T) {
 	hi, _ := strconv.ParseFloat(m[3], 64)
 	if med <= 0 || lo > med || med > hi {
 		t.Errorf("median %v outside [%v, %v]", med, lo, hi)
+	}
+}
+
+// TestBenchRefusesBadFlags: flags that cannot make a run are refused with a
+// message naming the rule, before any server starts.
+func TestBenchRefusesBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-rounds", "3"}, "add -baseline"},
+		{[]string{"-rounds", "21", "-baseline"}, "1 ≤ -rounds ≤ 20"},
+		{[]string{"-c", "0"}, "-c ≥ 1"},
+		{[]string{"-d", "0s"}, "0 < -d ≤ 10m"},
+		{[]string{"-url", "http://example.com"}, "loopback"},
+	} {
+		var errOut bytes.Buffer
+		_, err := parseBench(tc.args, &errOut)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("bench %v: got %v, want an error saying %q", tc.args, err, tc.want)
+		}
 	}
 }
