@@ -219,11 +219,10 @@ func addCounterDeltas(ctx context.Context, tx *sqlx.Tx, deltas map[int64]*delta)
 // insertRegistrations inserts rows in order and sets their ids. stamps[i] is
 // the bound value of every timestamp regs[i] sets (created, updated, notified,
 // and confirmed when it has a seat): they are all the moment of its sign-up.
-// On SQLite,
-// each new row of a rowid table takes the largest rowid so far plus one, so
-// the rows of one multi-row INSERT have consecutive ids ending at the last
-// insert rowid. On PostgreSQL, RETURNING names each row's id by its event and
-// email, unique in a batch.
+// On SQLite, each new row of a rowid table takes the largest rowid so far
+// plus one, so the rows of one multi-row INSERT have consecutive ids ending at
+// the last insert rowid. On PostgreSQL, RETURNING names each row's id by its
+// event and email, unique in a batch.
 func insertRegistrations(ctx context.Context, tx *sqlx.Tx, regs []*Registration, stamps []any) error {
 	const cols = 15
 	pg := onPostgres(tx)

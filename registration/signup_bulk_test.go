@@ -80,6 +80,9 @@ func testSignupBatchKeepsEveryRule(t *testing.T, store *Store, failBulk bool) {
 			return errors.New("disk on fire")
 		})
 	}
+	// The batch signs up a moment later, with a fraction of a second, so its
+	// timestamps are told apart from the first sign-up's and kept exactly.
+	clock.Add(90*time.Second + 123456*time.Microsecond)
 	items, works := batchOf(t, svc, [][3]string{
 		{"small", "a@example.com", ""},  // the last seat
 		{"nowait", "b@example.com", ""}, // the only seat
@@ -153,6 +156,30 @@ func testSignupBatchKeepsEveryRule(t *testing.T, store *Store, failBulk bool) {
 	}
 	if got.Confirmed != 2 || got.Waitlisted != 3 || counts.Confirmed != 2 || counts.Waitlisted != 3 {
 		t.Errorf("small: counters %d/%d, rows %+v; want 2 confirmed, 3 waitlisted", got.Confirmed, got.Waitlisted, counts)
+	}
+	// Every time the batch stores is the moment of its sign-ups; a seat is
+	// confirmed then, a waitlist place is not.
+	now := clock.Now()
+	for _, i := range []int{0, 1, 2, 7} {
+		r, err := registrationByID(ctx, svc.store.r, res[i].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, at := range map[string]*time.Time{"created": &r.CreatedAt, "updated": &r.UpdatedAt, "notified": r.NotifiedAt} {
+			if at == nil || !at.Equal(now) {
+				t.Errorf("sign-up %d: %s at %v, want %v", i, name, at, now)
+			}
+		}
+		if confirmed := r.ConfirmedAt; (r.Status == RegConfirmed) != (confirmed != nil) || (confirmed != nil && !confirmed.Equal(now)) {
+			t.Errorf("sign-up %d (%s): confirmed at %v, want %v only with a seat", i, r.Status, confirmed, now)
+		}
+		out, err := svc.Store().Messages(ctx, MessageFilter{EventID: r.EventID, RegistrationID: r.ID, Limit: 10})
+		if err != nil || len(out) != 1 {
+			t.Fatalf("sign-up %d: messages %v, %v", i, out, err)
+		}
+		if m := out[0]; !m.DueAt.Equal(now) || !m.CreatedAt.Equal(now) || !m.UpdatedAt.Equal(now) {
+			t.Errorf("sign-up %d: message due %v, created %v, updated %v; want %v", i, m.DueAt, m.CreatedAt, m.UpdatedAt, now)
+		}
 	}
 	var msgs []struct {
 		Kind  string `db:"kind"`
