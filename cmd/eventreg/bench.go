@@ -31,6 +31,7 @@ type benchOptions struct {
 	events      int
 	baseline    bool
 	rounds      int
+	emails      string
 	rows        int
 	reminders   int
 	keep        bool
@@ -60,6 +61,11 @@ modes:
 handler for list and page) and prints the ratio. With --rounds N the two take
 turns N times and the median ratio is printed: on a shared machine the speed
 drifts from minute to minute, and turns expose both servers to the same drift.
+
+--emails random (the default) gives each sign-up an address unrelated to the
+last, as people's addresses are: every sign-up lands on its own page of the
+index that keeps one registration per email. --emails sequential numbers them
+in order, so that each event's new addresses sort after its old ones.
 `
 
 func parseBench(args []string, stderr io.Writer) (*benchOptions, error) {
@@ -74,6 +80,7 @@ func parseBench(args []string, stderr io.Writer) (*benchOptions, error) {
 	fs.IntVar(&o.events, "events", 50, "events for the spread mode")
 	fs.BoolVar(&o.baseline, "baseline", false, "also measure the bare baseline and print the ratio")
 	fs.IntVar(&o.rounds, "rounds", 1, "with -baseline: measure eventreg and the baseline in turn this many times")
+	fs.StringVar(&o.emails, "emails", "random", "random or sequential sign-up addresses")
 	fs.IntVar(&o.rows, "rows", 100_000, "registrations for the csv mode")
 	fs.IntVar(&o.reminders, "reminders", 10_000, "reminders for the reminders mode")
 	fs.StringVar(&o.adminToken, "admin-token", "bench-admin-token", "organizer token of the target server")
@@ -83,6 +90,9 @@ func parseBench(args []string, stderr io.Writer) (*benchOptions, error) {
 	}
 	if o.conns < 1 || o.duration <= 0 || o.duration > 10*time.Minute || o.events < 1 || o.rounds < 1 || o.rounds > 20 {
 		return nil, errors.New("bench: -c ≥ 1, 0 < -d ≤ 10m, -events ≥ 1, 1 ≤ -rounds ≤ 20")
+	}
+	if o.emails != "random" && o.emails != "sequential" {
+		return nil, errors.New("bench: -emails is random or sequential")
 	}
 	if o.rounds > 1 && !o.baseline {
 		return nil, errors.New("bench: -rounds takes turns with the baseline: add -baseline")
@@ -489,7 +499,11 @@ func setupEvents(base, token, mode string, n int, tag string) ([]string, error) 
 // signupSeq makes every bench email unique, across warm-up and runs.
 var signupSeq atomic.Int64
 
-func signupRequests(base string, slugs []string, run string) request {
+// signupRequests makes sign-ups to slugs in turn. Their addresses follow
+// signupSeq: its numbers in order with emails "sequential", or else each one
+// multiplied by an odd constant, which maps distinct numbers to distinct
+// values in no useful order (random-looking, and never a repeat).
+func signupRequests(base string, slugs []string, run, emails string) request {
 	host := strings.TrimPrefix(base, "http://")
 	heads := make([]string, len(slugs))
 	for i, slug := range slugs {
@@ -506,7 +520,11 @@ func signupRequests(base string, slugs []string, run string) request {
 		body = append(body, `","email":"u`...)
 		body = append(body, run...)
 		body = append(body, '-')
-		body = strconv.AppendInt(body, n, 10)
+		if emails == "sequential" {
+			body = strconv.AppendInt(body, n, 10)
+		} else {
+			body = strconv.AppendUint(body, uint64(n)*0x9E3779B97F4A7C15, 36)
+		}
 		body = append(body, `@example.com","company":"Example Ltd","consent":true}`...)
 		buf = append(buf, heads[(w+i*7)%len(heads)]...)
 		buf = strconv.AppendInt(buf, int64(len(body)), 10)
@@ -544,7 +562,7 @@ func prepare(o *benchOptions, base, token string, bare bool) (request, error) {
 			return nil, err
 		}
 	}
-	return signupRequests(base, slugs, tag), nil
+	return signupRequests(base, slugs, tag, o.emails), nil
 }
 
 // loadOn measures next's load on the server at base.
@@ -658,7 +676,7 @@ func benchCSV(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 	}
 	// Fill by sign-ups over HTTP, as a rush would.
 	var done atomic.Int64
-	signups := signupRequests(c.url, []string{"csv"}, "csv")
+	signups := signupRequests(c.url, []string{"csv"}, "csv", o.emails)
 	next := func(w, i int, buf []byte) ([]byte, error) {
 		if done.Add(1) > int64(o.rows) {
 			return nil, errors.New("enough")

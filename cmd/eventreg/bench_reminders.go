@@ -82,7 +82,7 @@ func benchReminders(ctx context.Context, o *benchOptions, stdout, stderr io.Writ
 		return err
 	}
 	var n atomic.Int64
-	signups := signupRequests(c.url, []string{"reminders"}, "rem")
+	signups := signupRequests(c.url, []string{"reminders"}, "rem", o.emails)
 	next := func(w, i int, buf []byte) ([]byte, error) {
 		if n.Add(1) > int64(o.reminders) {
 			return nil, fmt.Errorf("enough")

@@ -57,6 +57,7 @@ func TestBenchRefusesBadFlags(t *testing.T) {
 		{[]string{"-c", "0"}, "-c ≥ 1"},
 		{[]string{"-d", "0s"}, "0 < -d ≤ 10m"},
 		{[]string{"-url", "http://example.com"}, "loopback"},
+		{[]string{"-emails", "shuffled"}, "random or sequential"},
 	} {
 		var errOut bytes.Buffer
 		_, err := parseBench(tc.args, &errOut)
