@@ -153,13 +153,14 @@ func freshCounters(ctx context.Context, tx *sqlx.Tx, todo []*bulkSignup) (map[in
 	ids = padded(ids, 1)
 	// On SQLite the times come as plain text (unary + drops the declared
 	// type), read by textTime: the driver's parsing was a third of this.
-	q := `SELECT id, state, +registration_opens_at, +registration_closes_at, +ends_at,
-		capacity, waitlist, confirmed, waitlisted FROM events WHERE id IN (` + placeholders(len(ids), 1) + `)`
+	text, lock := "+", ""
 	if onPostgres(tx) {
 		// Other instances write the same events: hold them, always in the
 		// same order, until the batch commits.
-		q = strings.ReplaceAll(q, "+", "") + ` ORDER BY id FOR UPDATE`
+		text, lock = "", ` ORDER BY id FOR UPDATE`
 	}
+	q := `SELECT id, state, ` + text + `registration_opens_at, ` + text + `registration_closes_at, ` + text + `ends_at,
+		capacity, waitlist, confirmed, waitlisted FROM events WHERE id IN (` + placeholders(len(ids), 1) + `)` + lock
 	rows, err := tx.QueryContext(ctx, tx.Rebind(q), ids...)
 	if err != nil {
 		return nil, mapErr(err)
