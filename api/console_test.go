@@ -28,7 +28,7 @@ import (
 // token of the last page, and does not follow redirects.
 type consoleClient struct {
 	env     *apiEnv
-	t       *testing.T
+	t       testing.TB
 	cookies map[string]*http.Cookie
 	csrf    string
 	remote  string

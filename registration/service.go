@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -45,8 +46,9 @@ type Service struct {
 	store  *Store
 	opts   Options
 	secret []byte
-	host   string   // for Message-IDs and calendar UIDs
-	events sync.Map // slug → cachedEvent, for the sign-up path
+	macs   sync.Pool // HMAC-SHA256 under secret, for mac
+	host   string    // for Message-IDs and calendar UIDs
+	events sync.Map  // slug → cachedEvent, for the sign-up path
 }
 
 // NewService reads (or creates) the server secret and returns a Service.
@@ -78,6 +80,7 @@ func NewService(ctx context.Context, store *Store, opts Options) (*Service, erro
 		host = u.Hostname()
 	}
 	svc := &Service{store: store, opts: opts, secret: key, host: host}
+	svc.macs.New = func() any { return hmac.New(sha256.New, key) }
 	if store.batch == nil {
 		store.batch = newBatcher(store.w, svc.signupBulk)
 	}

@@ -2,6 +2,9 @@ package registration
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -437,6 +440,29 @@ func TestManageTokens(t *testing.T) {
 	if _, err := other.parseToken(purposeManage, res.Token); !errors.Is(err, ErrNotFound) {
 		t.Errorf("foreign secret accepted the token")
 	}
+	// The keyed hashes are reused: tokens made at once from many goroutines
+	// are each the HMAC of their own id, as one made on its own is.
+	want := func(id int64) string {
+		var buf [24]byte
+		binary.BigEndian.PutUint64(buf[:8], uint64(id))
+		m := hmac.New(sha256.New, svc.secret)
+		m.Write([]byte(purposeManage + "\x00"))
+		m.Write(buf[:8])
+		copy(buf[8:], m.Sum(nil))
+		return b64.EncodeToString(buf[:])
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for id := int64(g); id < 4000; id += 8 {
+				if got := svc.ManageToken(id); got != want(id) {
+					t.Errorf("token of %d: %s, want %s", id, got, want(id))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestOrganizerTokens(t *testing.T) {

@@ -70,7 +70,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	// FULL: a sign-up acknowledged is a sign-up kept, even on power loss; the
 	// group commit of sign-ups makes that cheap.
-	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_stmt_cache_size=64"
+	common := "_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=FULL&_stmt_cache_size=64&_mutex=no"
 	w, err := sqlx.Open(sqliteWriter, "file:"+escapePath(path)+"?"+common+"&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
