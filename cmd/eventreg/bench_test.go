@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -18,7 +21,7 @@ func TestBenchCommand(t *testing.T) {
 	}
 	t.Setenv("EVENTREG_TEST_COMMANDS", "1")
 	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"bench", "-mode", "spread", "-events", "3", "-c", "4", "-d", "300ms", "-baseline", "-rounds", "2"},
+	err := run(context.Background(), []string{"bench", "-mode", "spread", "-events", "3", "-c", "4", "-d", "300ms", "-baseline", "-rounds", "2", "-keep"},
 		func(string) string { return "" }, &out, &errOut)
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, out.String(), errOut.String())
@@ -42,6 +45,25 @@ func TestBenchCommand(t *testing.T) {
 	hi, _ := strconv.ParseFloat(m[3], 64)
 	if med <= 0 || lo > med || med > hi {
 		t.Errorf("median %v outside [%v, %v]", med, lo, hi)
+	}
+	// Each round signed up to events of its own: 2 rounds of 3 events, each
+	// with sign-ups.
+	dir := regexp.MustCompile(`started eventreg \(pid \d+\) in (\S+), ready`).FindStringSubmatch(text)
+	if dir == nil {
+		t.Fatalf("no server directory:\n%s", text)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir[1]) })
+	db, err := sql.Open("sqlite3", filepath.Join(dir[1], "eventreg.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var events, signedUp int
+	if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE confirmed > 0) FROM events WHERE slug LIKE 'bench-%'`).Scan(&events, &signedUp); err != nil {
+		t.Fatal(err)
+	}
+	if events != 6 || signedUp != 6 {
+		t.Errorf("%d bench events, %d with sign-ups; want 2 rounds of 3, all signed up to", events, signedUp)
 	}
 }
 
