@@ -573,6 +573,7 @@ func FuzzCSVWriter(f *testing.F) {
 	f.Add("", "", "", "", "", "")
 	f.Add("'already", "=", "+", "-", "@", "\t")
 	f.Add("\ufeff=BOM", "\x00", "a\"b,c\nd", "\r\n", "\n=", "\u200b=zero-width")
+	f.Add(`\.`, "\u3000ideographic space", "\u00a0=", "x\"", "\"", " ")
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
 		f.Fatal(err)
@@ -608,15 +609,24 @@ func FuzzCSVWriter(f *testing.F) {
 		}
 		want := []string{"42", "confirmed", name, email, company, jobTitle, phone, question, "zh-Hant", "false",
 			"2026-01-01T16:00:00+08:00", "2026-01-01T16:00:00+08:00", "", "", ""}
+		for i, w := range want {
+			if w != "" && strings.ContainsRune("=+-@\t\r", rune(w[0])) {
+				want[i] = "'" + w
+			}
+		}
+		// Byte for byte what encoding/csv writes for the same cells.
+		var ref bytes.Buffer
+		rw := csv.NewWriter(&ref)
+		_ = rw.WriteAll([][]string{csvHeader, want, want})
+		if !bytes.Equal(body, ref.Bytes()) {
+			t.Fatalf("not as encoding/csv writes it:\n%q\n%q", body, ref.Bytes())
+		}
 		for _, rec := range recs[1:] {
 			for i, cell := range rec {
 				if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
 					t.Fatalf("column %s: cell %q can be a formula", csvHeader[i], cell)
 				}
 				w := want[i]
-				if w != "" && strings.ContainsRune("=+-@\t\r", rune(w[0])) {
-					w = "'" + w
-				}
 				// encoding/csv reads a CRLF inside a quoted field as LF.
 				if cell != strings.ReplaceAll(w, "\r\n", "\n") {
 					t.Fatalf("column %s: read back %q, want %q", csvHeader[i], cell, w)
