@@ -274,7 +274,8 @@ func TestStore(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want.WaitlistPosition = 0
+				// What an export does not show is left out of its read.
+				want.WaitlistPosition, want.EmailNorm, want.UpdatedAt, want.NotifiedAt = 0, "", time.Time{}, nil
 				if fmt.Sprintf("%+v", *got) != fmt.Sprintf("%+v", *want) {
 					t.Errorf("exported row %d:\n got %+v\nwant %+v", i, *got, *want)
 				}
