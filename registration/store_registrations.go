@@ -189,9 +189,9 @@ func (s *Store) Registrations(ctx context.Context, f RegistrationFilter) ([]*Reg
 
 // EachRegistration calls fn for every registration of an event matching f, in
 // sign-up order, reading row by row so memory stays flat. It is the export's
-// read: each row carries the fields an export shows, and EventID; EmailNorm,
-// UpdatedAt and NotifiedAt stay zero (three columns fewer to read, convert
-// and pass along for each of maybe 100,000 rows).
+// read: each row carries every field but EmailNorm, UpdatedAt and NotifiedAt,
+// which an export does not show and which stay zero (three columns fewer to
+// read, convert and pass along for each of maybe 100,000 rows).
 func (s *Store) EachRegistration(ctx context.Context, f RegistrationFilter, fn func(*Registration) error) error {
 	// Timestamps as plain text on SQLite (unary + drops the declared type),
 	// parsed by textTime: the driver's general parsing was a fifth of an export.
