@@ -20,7 +20,8 @@
 #include "walbuf.h"
 
 #define WALBUF_NAME "eventreg-walbuf"
-#define WALBUF_MAX (4 << 20) /* pass the buffer down before it would grow past this */
+#define WALBUF_MAX (4 << 20)  /* pass the buffer down before it would grow past this */
+#define WALBUF_KEEP (1 << 20) /* and give back a buffer larger than this at an fsync */
 
 typedef struct walbufFile walbufFile;
 struct walbufFile {
@@ -131,6 +132,12 @@ static int wbTruncate(sqlite3_file *f, sqlite3_int64 size) {
 
 static int wbSync(sqlite3_file *f, int flags) {
   FLUSHED(f);
+  walbufFile *p = (walbufFile *)f;
+  if (p->cap > WALBUF_KEEP) { /* a large transaction's buffer is not kept for the small ones */
+    free(p->buf);
+    p->buf = 0;
+    p->cap = 0;
+  }
   return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
 
