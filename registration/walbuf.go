@@ -4,8 +4,9 @@ package registration
 import "C"
 
 // walbufVFS names the SQLite VFS of walbuf.c, which hands each commit's
-// write-ahead-log frames to the kernel in one write instead of two per frame;
-// empty when it could not be registered, and the writer uses the default.
+// write-ahead-log frames to the kernel in writes of up to 120 KiB instead of
+// two per frame; empty when it could not be registered, and the writer uses
+// the default.
 var walbufVFS = func() string {
 	if C.walbuf_register() != 0 {
 		return ""
