@@ -80,4 +80,3 @@ func TestWALBufferCommitIsDurable(t *testing.T) {
 		}
 	}
 }
-
