@@ -74,6 +74,7 @@ func TestWALBufferCommitIsInTheFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { db.Close() })
 		var n int
 		var check string
 		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM filler`).Scan(&n); err != nil || n != want {
@@ -82,7 +83,6 @@ func TestWALBufferCommitIsInTheFile(t *testing.T) {
 		if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 			t.Fatalf("copy after a commit of %d rows: integrity_check %q (%v)", rows, check, err)
 		}
-		db.Close()
 	}
 }
 
