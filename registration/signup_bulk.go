@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -151,17 +152,20 @@ func freshCounters(ctx context.Context, tx *sqlx.Tx, todo []*bulkSignup) (map[in
 		}
 	}
 	ids = padded(ids, 1)
-	// On SQLite the times come as plain text (unary + drops the declared
-	// type), read by textTime: the driver's parsing was a third of this.
-	text, lock := "+", ""
-	if onPostgres(tx) {
-		// Other instances write the same events: hold them, always in the
-		// same order, until the batch commits.
-		text, lock = "", ` ORDER BY id FOR UPDATE`
-	}
-	q := `SELECT id, state, ` + text + `registration_opens_at, ` + text + `registration_closes_at, ` + text + `ends_at,
+	q := bulkSQL(tx, "counters", len(ids), func(pg bool) string {
+		// On SQLite the times come as plain text (unary + drops the
+		// declared type), read by textTime: the driver's parsing was a
+		// third of this.
+		text, lock := "+", ""
+		if pg {
+			// Other instances write the same events: hold them, always
+			// in the same order, until the batch commits.
+			text, lock = "", ` ORDER BY id FOR UPDATE`
+		}
+		return `SELECT id, state, ` + text + `registration_opens_at, ` + text + `registration_closes_at, ` + text + `ends_at,
 		capacity, waitlist, confirmed, waitlisted FROM events WHERE id IN (` + placeholders(len(ids), 1) + `)` + lock
-	rows, err := tx.QueryContext(ctx, tx.Rebind(q), ids...)
+	})
+	rows, err := tx.QueryContext(ctx, q, ids...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -186,8 +190,11 @@ func liveEmails(ctx context.Context, tx *sqlx.Tx, todo []*bulkSignup) (map[liveK
 		args = append(args, b.e.ID, b.emailNorm)
 	}
 	args = padded(args, 2)
-	rows, err := tx.QueryContext(ctx, tx.Rebind(`SELECT r.event_id, r.email_norm FROM (VALUES `+valuesList(tx, len(args)/2, "BIGINT", "TEXT")+`) AS v
-		JOIN registrations r ON r.event_id = v.column1 AND r.email_norm = v.column2 AND r.status <> 'cancelled'`), args...)
+	q := bulkSQL(tx, "live", len(args)/2, func(pg bool) string {
+		return `SELECT r.event_id, r.email_norm FROM (VALUES ` + valuesList(pg, len(args)/2, "BIGINT", "TEXT") + `) AS v
+		JOIN registrations r ON r.event_id = v.column1 AND r.email_norm = v.column2 AND r.status <> 'cancelled'`
+	})
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -211,8 +218,11 @@ func addCounterDeltas(ctx context.Context, tx *sqlx.Tx, deltas map[int64]*delta)
 		args = append(args, id, d.confirmed, d.waitlisted)
 	}
 	return inChunks(len(deltas), func(lo, hi int) error {
-		_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE events SET confirmed = confirmed + v.column2, waitlisted = waitlisted + v.column3
-			FROM (VALUES `+valuesList(tx, hi-lo, "BIGINT", "INTEGER", "INTEGER")+`) AS v WHERE events.id = v.column1`), args[3*lo:3*hi]...)
+		q := bulkSQL(tx, "deltas", hi-lo, func(pg bool) string {
+			return `UPDATE events SET confirmed = confirmed + v.column2, waitlisted = waitlisted + v.column3
+			FROM (VALUES ` + valuesList(pg, hi-lo, "BIGINT", "INTEGER", "INTEGER") + `) AS v WHERE events.id = v.column1`
+		})
+		_, err := tx.ExecContext(ctx, q, args[3*lo:3*hi]...)
 		return mapErr(err)
 	})
 }
@@ -227,12 +237,6 @@ func addCounterDeltas(ctx context.Context, tx *sqlx.Tx, deltas map[int64]*delta)
 func insertRegistrations(ctx context.Context, tx *sqlx.Tx, regs []*Registration, stamps []any) error {
 	const cols = 15
 	pg := onPostgres(tx)
-	insert := insertRegistrationSQL
-	if !pg {
-		insert = strings.TrimSuffix(strings.TrimSpace(insert), "RETURNING id")
-	} else {
-		insert += ", event_id, email_norm"
-	}
 	return inChunks(len(regs), func(lo, hi int) error {
 		chunk := regs[lo:hi]
 		args := make([]any, 0, cols*len(chunk))
@@ -245,7 +249,13 @@ func insertRegistrations(ctx context.Context, tx *sqlx.Tx, regs []*Registration,
 			args = append(args, r.EventID, r.Status, r.Name, r.Email, r.EmailNorm, r.Company, r.JobTitle, r.Phone,
 				r.Question, r.Locale, r.Consent, at, at, confirmed, at)
 		}
-		q := tx.Rebind(multiRow(insert, len(chunk), cols))
+		q := bulkSQL(tx, "registrations", len(chunk), func(pg bool) string {
+			insert := strings.TrimSuffix(strings.TrimSpace(insertRegistrationSQL), "RETURNING id")
+			if pg {
+				insert = insertRegistrationSQL + ", event_id, email_norm"
+			}
+			return multiRow(insert, len(chunk), cols)
+		})
 		if pg {
 			return returnedIDs(ctx, tx, q, args, chunk)
 		}
@@ -317,7 +327,8 @@ func insertMessages(ctx context.Context, tx *sqlx.Tx, msgs []*Message, stamps []
 			args = append(args, m.EventID, m.RegistrationID, m.Kind, m.Status, at, m.OffsetSeconds,
 				m.Position, m.MessageID, at, at)
 		}
-		_, err := tx.ExecContext(ctx, tx.Rebind(multiRow(insertMessageSQL, hi-lo, cols)), args...)
+		q := bulkSQL(tx, "messages", hi-lo, func(bool) string { return multiRow(insertMessageSQL, hi-lo, cols) })
+		_, err := tx.ExecContext(ctx, q, args...)
 		return mapErr(err)
 	})
 }
@@ -329,6 +340,37 @@ func multiRow(insert string, rows, cols int) string {
 		panic("multiRow: no " + one + " in statement")
 	}
 	return strings.Replace(insert, one, "VALUES "+placeholders(rows, cols), 1)
+}
+
+// bulkKey names one shape of a bulk statement: which, for how many rows, on
+// which database.
+type bulkKey struct {
+	name string
+	rows int
+	pg   bool
+}
+
+var (
+	bulkMu   sync.RWMutex
+	bulkSQLs = map[bulkKey]string{}
+)
+
+// bulkSQL is the text of the bulk statement name for rows rows, as build
+// makes it for the database of tx, with tx's placeholders. Each shape is
+// built once: row counts are chunk sizes, so the shapes are few, and the one
+// writer no longer builds the same long strings in every batch.
+func bulkSQL(tx *sqlx.Tx, name string, rows int, build func(pg bool) string) string {
+	k := bulkKey{name, rows, onPostgres(tx)}
+	bulkMu.RLock()
+	q, ok := bulkSQLs[k]
+	bulkMu.RUnlock()
+	if !ok {
+		q = tx.Rebind(build(k.pg))
+		bulkMu.Lock()
+		bulkSQLs[k] = q
+		bulkMu.Unlock()
+	}
+	return q
 }
 
 // onPostgres reports whether tx runs on PostgreSQL, whose bulk statements
@@ -375,10 +417,10 @@ func padded(args []any, width int) []any {
 }
 
 // valuesList is the rows of a VALUES list of the given column types:
-// placeholders alone on SQLite; on PostgreSQL, which cannot guess the type
-// of a parameter there, each one cast.
-func valuesList(tx *sqlx.Tx, rows int, types ...string) string {
-	if !onPostgres(tx) {
+// placeholders alone on SQLite; on PostgreSQL (pg), which cannot guess the
+// type of a parameter there, each one cast.
+func valuesList(pg bool, rows int, types ...string) string {
+	if !pg {
 		return placeholders(rows, len(types))
 	}
 	cast := make([]string, len(types))
