@@ -198,7 +198,7 @@ func (con *console) login(c *gin.Context) {
 	var f consoleLoginForm
 	_ = c.ShouldBind(&f)
 	next := consoleNext(f.Next)
-	if ok, _ := con.loginLimit.allow(c.ClientIP()); !ok {
+	if ok, _ := con.loginLimit.allow(clientIP(c)); !ok {
 		con.renderLogin(c, http.StatusTooManyRequests, next, "console.login.too_many")
 		return
 	}

@@ -52,7 +52,7 @@ func (r *requestIDs) next() string {
 func (s *Server) requestLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-ID")
-		if !requestIDRE.MatchString(id) {
+		if id == "" || !requestIDRE.MatchString(id) {
 			id = s.ids.next()
 		}
 		c.Writer.Header()["X-Request-Id"] = []string{id}
@@ -70,14 +70,30 @@ func (s *Server) requestLog() gin.HandlerFunc {
 		// The path is logged by route: tokens in paths stay out of logs.
 		l.LogAttrs(c.Request.Context(), slog.LevelInfo, "request", append(attrs, slog.String("method", c.Request.Method),
 			slog.String("route", route), slog.Int("status", c.Writer.Status()), slog.Int("bytes", c.Writer.Size()),
-			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("client", c.ClientIP()))...)
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000), slog.String("client", clientIP(c)))...)
 	}
 }
 
-// requestInfo is what requestLog keeps of a request for logger.
+// requestInfo is what requestLog keeps of a request for logger and clientIP.
 type requestInfo struct {
-	id  string
-	log *slog.Logger
+	id     string
+	log    *slog.Logger
+	client string // once asked for
+}
+
+// clientIP is the client's address as gin works it out (from a trusted
+// proxy's X-Forwarded-For or the connection), found once per request: the
+// rate limits and the log line all ask for it.
+func clientIP(c *gin.Context) string {
+	v, ok := c.Get(requestKey)
+	if !ok {
+		return c.ClientIP()
+	}
+	info := v.(*requestInfo)
+	if info.client == "" {
+		info.client = c.ClientIP()
+	}
+	return info.client
 }
 
 // recovery answers a panic with problem+json instead of a dropped connection.
@@ -277,7 +293,7 @@ func (l *limiter) prune(now time.Time) {
 // signupLimit applies the per-client sign-up rate limit.
 func (s *Server) signupLimit() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if ok, wait := s.limit.allow(c.ClientIP()); !ok {
+		if ok, wait := s.limit.allow(clientIP(c)); !ok {
 			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			if s.wantsHTML(c) {
 				s.renderTooMany(c)

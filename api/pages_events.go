@@ -342,7 +342,7 @@ func (s *Server) pageRegister(c *gin.Context) {
 	}
 	if f.Website != "" && registration.ValidSlug(slug) {
 		// A robot filled in the field people never see: pretend it worked.
-		logger(c).Warn("sign-up honeypot filled", "slug", slug, "client", c.ClientIP())
+		logger(c).Warn("sign-up honeypot filled", "slug", slug, "client", clientIP(c))
 		s.metrics.signup("honeypot")
 		c.Redirect(http.StatusSeeOther, "/events/"+slug+"/thanks")
 		return
