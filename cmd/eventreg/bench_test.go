@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,6 +65,53 @@ func TestBenchCommand(t *testing.T) {
 	}
 	if events != 6 || signedUp != 6 {
 		t.Errorf("%d bench events, %d with sign-ups; want 2 rounds of 3, all signed up to", events, signedUp)
+	}
+}
+
+// TestBenchCSV: the csv mode fills an event by sign-ups, times three
+// exports of all of it, and prints each, their median and the memory.
+func TestBenchCSV(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two servers")
+	}
+	t.Setenv("EVENTREG_TEST_COMMANDS", "1")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"bench", "-mode", "csv", "-rows", "300", "-c", "4"},
+		func(string) string { return "" }, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	text := out.String()
+	if !strings.Contains(text, "stored 300 registrations by sign-up") {
+		t.Errorf("did not store 300 registrations:\n%s", text)
+	}
+	exports := regexp.MustCompile(`(?m)^csv export (\d) of 3: 300 rows in \S+ = (\d+) rows/s$`).FindAllStringSubmatch(text, -1)
+	if len(exports) != 3 {
+		t.Fatalf("want 3 exports of 300 rows:\n%s", text)
+	}
+	var rates []float64
+	for i, e := range exports {
+		if e[1] != strconv.Itoa(i+1) {
+			t.Errorf("export %s printed as number %d", e[1], i+1)
+		}
+		r, _ := strconv.ParseFloat(e[2], 64)
+		rates = append(rates, r)
+	}
+	slices.Sort(rates)
+	m := regexp.MustCompile(`csv export median: (\d+) rows/s \(lowest (\d+), highest (\d+)\); server resident memory peak during the exports ([0-9.]+) MiB`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no median line:\n%s", text)
+	}
+	for i, want := range []float64{rates[1], rates[0], rates[2]} {
+		if got, _ := strconv.ParseFloat(m[i+1], 64); got != want {
+			t.Errorf("median line field %d: %v, want %v (from %v)", i+1, got, want, rates)
+		}
+	}
+	if peak, _ := strconv.ParseFloat(m[4], 64); peak <= 0 {
+		t.Errorf("peak memory %v", peak)
+	}
+	if !regexp.MustCompile(`start to ready with 300 registrations stored: \d+ms`).MatchString(text) {
+		t.Errorf("no start-to-ready line:\n%s", text)
 	}
 }
 
