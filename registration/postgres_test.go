@@ -54,14 +54,26 @@ func registrationsByID(t *testing.T, s *Store, eventID int64) []*Registration {
 	t.Helper()
 	var out []*Registration
 	err := s.EachRegistration(context.Background(), RegistrationFilter{EventID: eventID}, func(r *Registration) error {
-		c := *r
-		out = append(out, &c)
+		out = append(out, keepRegistration(r))
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// keepRegistration copies a row EachRegistration passed to its function,
+// with the times it points to: the next row reuses both.
+func keepRegistration(r *Registration) *Registration {
+	c := *r
+	for _, p := range []**time.Time{&c.ConfirmedAt, &c.CancelledAt, &c.CheckedInAt, &c.JoinedAt} {
+		if *p != nil {
+			at := **p
+			*p = &at
+		}
+	}
+	return &c
 }
 
 // checkCounters compares the counters of the event row with its rows.

@@ -191,7 +191,9 @@ func (s *Store) Registrations(ctx context.Context, f RegistrationFilter) ([]*Reg
 // sign-up order, reading row by row so memory stays flat. It is the export's
 // read: each row carries every field but EmailNorm, UpdatedAt and NotifiedAt,
 // which an export does not show and which stay zero (three columns fewer to
-// read, convert and pass along for each of maybe 100,000 rows).
+// read, convert and pass along for each of maybe 100,000 rows). fn gets the
+// same *Registration for every row, and its time pointers point into storage
+// the next row reuses: whatever fn keeps, it copies.
 func (s *Store) EachRegistration(ctx context.Context, f RegistrationFilter, fn func(*Registration) error) error {
 	// Timestamps as plain text on SQLite (unary + drops the declared type),
 	// parsed by textTime: the driver's general parsing was a fifth of an export.
@@ -207,11 +209,13 @@ func (s *Store) EachRegistration(ctx context.Context, f RegistrationFilter, fn f
 	}
 	defer rows.Close()
 	r := Registration{EventID: f.EventID}
+	var times [4]time.Time
 	// Scanned by position into one reused value: no reflection per row, so
 	// an export of 100,000 rows streams fast in flat memory.
 	dest := []any{&r.ID, &r.Status, &r.Name, &r.Email, &r.Company, &r.JobTitle, &r.Phone, &r.Question,
-		&r.Locale, &r.Consent, &r.RemindersOff, textTime{to: &r.CreatedAt}, textTime{toNull: &r.ConfirmedAt},
-		textTime{toNull: &r.CancelledAt}, textTime{toNull: &r.CheckedInAt}, textTime{toNull: &r.JoinedAt}}
+		&r.Locale, &r.Consent, &r.RemindersOff, textTime{to: &r.CreatedAt},
+		textTime{toNull: &r.ConfirmedAt, keep: &times[0]}, textTime{toNull: &r.CancelledAt, keep: &times[1]},
+		textTime{toNull: &r.CheckedInAt, keep: &times[2]}, textTime{toNull: &r.JoinedAt, keep: &times[3]}}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return mapErr(err)
@@ -230,6 +234,9 @@ func (s *Store) EachRegistration(ctx context.Context, f RegistrationFilter, fn f
 type textTime struct {
 	to     *time.Time
 	toNull **time.Time
+	// keep, with toNull, is where the time toNull points to is kept: a
+	// scan into one reused value then allocates nothing per row.
+	keep *time.Time
 }
 
 func (d textTime) Scan(v any) error {
@@ -251,10 +258,16 @@ func (d textTime) Scan(v any) error {
 	default:
 		return fmt.Errorf("a time from %T", v)
 	}
-	if d.toNull != nil {
-		*d.toNull = &t
-	} else {
+	switch {
+	case d.toNull == nil:
 		*d.to = t
+	case d.keep != nil:
+		*d.keep = t
+		*d.toNull = d.keep
+	default:
+		p := new(time.Time)
+		*p = t
+		*d.toNull = p
 	}
 	return nil
 }
