@@ -203,8 +203,10 @@ type CSVWriter struct {
 	err error
 }
 
-// csvFlushAt is the buffered size at which rows go out to the writer.
-const csvFlushAt = 32 << 10
+// csvFlushAt is the buffered size at which rows go out to the writer: each
+// flush is a chunk and a system call or two, and at 32 KiB an export of
+// 100,000 rows (14 MB) made about 900 of them.
+const csvFlushAt = 128 << 10
 
 // NewCSVWriter starts a CSV document on w: a UTF-8 byte order mark (so that
 // spreadsheets read Chinese right) and the header row.
