@@ -63,19 +63,6 @@ func registrationsByID(t *testing.T, s *Store, eventID int64) []*Registration {
 	return out
 }
 
-// keepRegistration copies a row EachRegistration passed to its function,
-// with the times it points to: the next row reuses both.
-func keepRegistration(r *Registration) *Registration {
-	c := *r
-	for _, p := range []**time.Time{&c.ConfirmedAt, &c.CancelledAt, &c.CheckedInAt, &c.JoinedAt} {
-		if *p != nil {
-			at := **p
-			*p = &at
-		}
-	}
-	return &c
-}
-
 // checkCounters compares the counters of the event row with its rows.
 func checkCounters(t *testing.T, s *Store, slug string) (*Event, Counts) {
 	t.Helper()

@@ -727,43 +727,24 @@ func benchCSV(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 	fmt.Fprintf(stdout, "stored %d registrations by sign-up at %.0f/s; resident memory after: %.1f MiB\n",
 		fill.codes[201], fill.rate(), float64(before)/(1<<20))
 
-	var peak atomic.Int64
-	stopSampling := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			cur, _ := rss(c.cmd.Process.Pid)
-			if cur > peak.Load() {
-				peak.Store(cur)
-			}
-			select {
-			case <-stopSampling:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-		}
-	}()
+	peakRSS := sampleRSS(c.cmd.Process.Pid)
 	// One export takes well under a second, which a busy minute of a shared
 	// machine can halve: three, each printed, and their median.
 	rates := make([]float64, 0, csvExports)
 	for i := 1; i <= csvExports; i++ {
 		rows, el, err := exportCSV(c.url, o.adminToken)
 		if err != nil {
-			close(stopSampling)
-			wg.Wait()
+			peakRSS()
 			c.stop()
 			return err
 		}
 		rates = append(rates, float64(rows)/el.Seconds())
 		fmt.Fprintf(stdout, "csv export %d of %d: %d rows in %s = %.0f rows/s\n", i, csvExports, rows, el.Round(time.Millisecond), rates[len(rates)-1])
 	}
-	close(stopSampling)
-	wg.Wait()
+	peak := peakRSS()
 	slices.Sort(rates)
 	fmt.Fprintf(stdout, "csv export median: %.0f rows/s (lowest %.0f, highest %.0f); server resident memory peak during the exports %.1f MiB\n",
-		median(rates), rates[0], rates[len(rates)-1], float64(peak.Load())/(1<<20))
+		median(rates), rates[0], rates[len(rates)-1], mib(peak))
 	c.stop()
 	c2, ready2, err := startChild(ctx, dir, serverEnv(dir, o), "serve")
 	if err != nil {
@@ -772,6 +753,32 @@ func benchCSV(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 	defer c2.stop()
 	fmt.Fprintf(stdout, "start to ready with %d registrations stored: %s\n", fill.codes[201], ready2.Round(time.Millisecond))
 	return nil
+}
+
+// sampleRSS samples the resident memory of process pid every 5 ms until the
+// function it returns is called; that function returns the highest sample.
+func sampleRSS(pid int) (stop func() int64) {
+	var peak int64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			if cur, _ := rss(pid); cur > peak {
+				peak = cur
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return func() int64 {
+		close(done)
+		<-stopped
+		return peak
+	}
 }
 
 func countLines(r io.Reader) (int, error) {
