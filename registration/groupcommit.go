@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -14,8 +15,19 @@ import (
 const maxBatch = 64
 
 // gatherFor is how long the writer waits for more work when a batch under
-// load is small (2 to 31 pieces): fewer, larger commits, each one fsync.
+// load is small (4 to 31 pieces): fewer, larger commits, each one fsync.
+// With 3 pieces or fewer the load is light and the writer commits at once:
+// whoever it would wait for has not sent the next sign-up yet.
 const gatherFor = 300 * time.Microsecond
+
+// spinBelow is the batch size under which the writer waits for more by
+// yielding its core and looking again, rather than parking on a timer. At
+// such loads cores go idle, and a timer that falls due on an idle core
+// fires at the next millisecond or later (the network poller sleeps in
+// whole milliseconds, plus the server's timer slack; see cmd/eventreg), so
+// the 300 µs became 1–2 ms. Busier, the cores run the timers on time and
+// yielding would only churn the scheduler.
+const spinBelow = 8
 
 // batcher is group commit: writers hand their work to one goroutine that runs
 // everything waiting inside one transaction and answers each after the single
@@ -92,21 +104,49 @@ func (b *batcher) loop() {
 				break collect
 			}
 		}
-		if n := len(items); n > 1 && n < maxBatch/2 {
-			t := time.NewTimer(gatherFor)
-		gather:
-			for len(items) < maxBatch {
-				select {
-				case it := <-b.queue:
-					items = append(items, it)
-				case <-t.C:
-					break gather
-				}
-			}
-			t.Stop()
+		switch n := len(items); {
+		case n > 3 && n < spinBelow:
+			items = b.gatherYielding(items)
+		case n >= spinBelow && n < maxBatch/2:
+			items = b.gatherParked(items)
 		}
 		b.run(items)
 	}
+}
+
+// gatherYielding adds to items what arrives within gatherFor, looking at the
+// queue between turns of other goroutines.
+func (b *batcher) gatherYielding(items []*batchItem) []*batchItem {
+	deadline := time.Now().Add(gatherFor)
+	for len(items) < maxBatch {
+		select {
+		case it := <-b.queue:
+			items = append(items, it)
+			continue
+		default:
+		}
+		if time.Now().After(deadline) {
+			return items
+		}
+		runtime.Gosched()
+	}
+	return items
+}
+
+// gatherParked adds to items what arrives within gatherFor, asleep between
+// arrivals.
+func (b *batcher) gatherParked(items []*batchItem) []*batchItem {
+	t := time.NewTimer(gatherFor)
+	defer t.Stop()
+	for len(items) < maxBatch {
+		select {
+		case it := <-b.queue:
+			items = append(items, it)
+		case <-t.C:
+			return items
+		}
+	}
+	return items
 }
 
 // drain answers whatever is still queued at shutdown.
