@@ -18,6 +18,8 @@ import "time"
 // about a third as often.
 //
 // What it costs: timers may fire up to 1 ms late. Nothing in the server
-// keeps time that finely, except the group commit's wait for more sign-ups
-// under light load (see docs/benchmarks.md).
+// keeps time that finely, except the group commit's wait for more sign-ups,
+// which does without a timer where that matters (see gatherFor in
+// registration and docs/benchmarks.md). A slack the server was started with
+// (systemd's TimerSlackNSec=) is kept.
 const timerSlack = time.Duration(C.TIMER_SLACK_NS)
