@@ -265,9 +265,7 @@ func (d textTime) Scan(v any) error {
 		*d.keep = t
 		*d.toNull = d.keep
 	default:
-		p := new(time.Time)
-		*p = t
-		*d.toNull = p
+		*d.toNull = &t
 	}
 	return nil
 }
